@@ -1,0 +1,43 @@
+"""The one place that imports TensorFlow.
+
+``tf.compat.v1.layers`` (what publisher code calls ``tf.layers.dense``) only works on
+TensorFlow >= 2.16 with the ``tf_keras`` package and ``TF_USE_LEGACY_KERAS=1`` set before
+TensorFlow is first imported. hubpub sets it here, so every TF-backed module imports ``tf``
+from this module instead of importing TensorFlow itself.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import warnings
+
+os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+_ALREADY_IMPORTED = "tensorflow" in sys.modules
+
+import tensorflow as tf  # noqa: E402
+
+__all__ = ["tf", "legacy_keras_problem"]
+
+
+def legacy_keras_problem() -> str | None:
+    """Say why ``tf.compat.v1.layers`` will fail in this process, or None if it works."""
+    try:
+        import tf_keras  # noqa: F401
+    except ImportError:
+        return ("tf-keras is not installed, so tf.compat.v1.layers cannot work on this "
+                "TensorFlow: run `pip install tf-keras` (same minor version as TensorFlow).")
+    if os.environ.get("TF_USE_LEGACY_KERAS") not in ("1", "true", "True"):
+        return ("TF_USE_LEGACY_KERAS is set to something other than 1, so tf.compat.v1.layers "
+                "is not available: unset it or set TF_USE_LEGACY_KERAS=1.")
+    if _ALREADY_IMPORTED and tf.keras.__name__.startswith("keras") and "tf_keras" not in tf.keras.__name__:
+        return ("TensorFlow was imported before hubpub without TF_USE_LEGACY_KERAS=1, so "
+                "tf.compat.v1.layers is not available: import hubpub before tensorflow, or set "
+                "TF_USE_LEGACY_KERAS=1 in the environment before starting Python.")
+    return None
+
+
+if _ALREADY_IMPORTED and legacy_keras_problem():
+    warnings.warn(legacy_keras_problem(), stacklevel=2)

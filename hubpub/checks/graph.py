@@ -1,0 +1,301 @@
+"""A read-only view of a module's graphs, built once from protos, for checks, docs and reports.
+
+Nothing here runs a graph or a Session: a lint must never execute the module it checks.
+Rules read the indexes below (nodes by name, consumers, function library, collections,
+signatures) instead of walking protos themselves.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from hubpub._tf import tf
+from hubpub.checks.findings import Location
+
+__all__ = ["ModuleView", "SignatureView", "TensorView", "VariableView", "VariantView"]
+
+# Collections the TF1 Hub format allows in a graph variant (format doc §1.4).
+SUPPORTED_COLLECTIONS = frozenset({
+    "variables", "trainable_variables", "model_variables", "table_initializer",
+    "update_ops", "regularization_losses", "asset_filepaths", "cond_context",
+    "while_context", "hub_module_attachments",
+})
+
+
+@dataclass(frozen=True)
+class TensorView:
+    """One signature input or output, as declared in the SignatureDef."""
+
+    key: str
+    kind: str  # "dense", "sparse" or "composite"
+    dtype: str  # e.g. "float32", "string"
+    shape: tuple[int | None, ...] | None  # None: unknown rank
+    tensor_names: tuple[str, ...]  # dense: (name,); sparse: (indices, values, dense_shape)
+
+    @property
+    def rank(self) -> int | None:
+        return None if self.shape is None else len(self.shape)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"kind": self.kind, "dtype": self.dtype,
+                "shape": None if self.shape is None else list(self.shape),
+                "tensors": list(self.tensor_names)}
+
+
+@dataclass(frozen=True)
+class SignatureView:
+    name: str
+    inputs: Mapping[str, TensorView]
+    outputs: Mapping[str, TensorView]
+
+
+@dataclass(frozen=True)
+class VariableView:
+    """A module variable: name without ``:0`` as the checkpoint knows it."""
+
+    name: str
+    node: str
+    dtype: str
+    shape: tuple[int | None, ...] | None
+    trainable: bool
+
+    @property
+    def num_elements(self) -> int | None:
+        if self.shape is None or any(d is None for d in self.shape):
+            return None
+        n = 1
+        for d in self.shape:
+            n *= d
+        return n
+
+
+def _shape(proto: Any) -> tuple[int | None, ...] | None:
+    if proto.unknown_rank:
+        return None
+    return tuple(None if d.size < 0 else int(d.size) for d in proto.dim)
+
+
+def _dtype_name(enum_value: int) -> str:
+    try:
+        return tf.dtypes.as_dtype(enum_value).name
+    except TypeError:
+        return f"dtype_{enum_value}"
+
+
+def _tensor_view(key: str, info: Any) -> TensorView:
+    encoding = info.WhichOneof("encoding")
+    dtype = _dtype_name(info.dtype)
+    shape = _shape(info.tensor_shape)
+    if encoding == "coo_sparse":
+        sp = info.coo_sparse
+        names = (sp.indices_tensor_name, sp.values_tensor_name, sp.dense_shape_tensor_name)
+        return TensorView(key, "sparse", dtype, shape, names)
+    if encoding == "composite_tensor":
+        comps = tuple(c.name for c in info.composite_tensor.components)
+        return TensorView(key, "composite", dtype, shape, comps)
+    return TensorView(key, "dense", dtype, shape, (info.name,))
+
+
+def node_name(tensor_or_op: str) -> str:
+    """``"^a"``, ``"a:0"`` and ``"a"`` all name node ``a``."""
+    return tensor_or_op.lstrip("^").split(":")[0]
+
+
+class VariantView:
+    """One graph variant (MetaGraphDef) with its indexes, built lazily and once."""
+
+    def __init__(self, meta_graph: Any, *, path: str | None = None,
+                 source_lines: Mapping[str, tuple[str, int]] | None = None) -> None:
+        self.meta_graph = meta_graph
+        self.tags: tuple[str, ...] = tuple(sorted(meta_graph.meta_info_def.tags))
+        self.path = path
+        self.source_lines = dict(source_lines or {})
+        self.nodes: dict[str, Any] = {n.name: n for n in meta_graph.graph_def.node}
+        self.functions: dict[str, Any] = {
+            f.signature.name: f for f in meta_graph.graph_def.library.function}
+
+    @property
+    def is_train(self) -> bool:
+        return "train" in self.tags
+
+    def describe(self) -> str:
+        return "{" + ",".join(self.tags) + "}"
+
+    # --- collections -----------------------------------------------------------------
+    @property
+    def collection_keys(self) -> list[str]:
+        return sorted(self.meta_graph.collection_def.keys())
+
+    def collection(self, key: str) -> list[str]:
+        """Entries of a ``node_list`` collection (tensor or op names); [] when absent."""
+        if key not in self.meta_graph.collection_def:
+            return []
+        return list(self.meta_graph.collection_def[key].node_list.value)
+
+    def collection_bytes(self, key: str) -> list[bytes]:
+        if key not in self.meta_graph.collection_def:
+            return []
+        return list(self.meta_graph.collection_def[key].bytes_list.value)
+
+    # --- signatures ------------------------------------------------------------------
+    @functools.cached_property
+    def signatures(self) -> dict[str, SignatureView]:
+        out = {}
+        for name, sig in sorted(self.meta_graph.signature_def.items()):
+            out[name] = SignatureView(
+                name,
+                {k: _tensor_view(k, v) for k, v in sorted(sig.inputs.items())},
+                {k: _tensor_view(k, v) for k, v in sorted(sig.outputs.items())},
+            )
+        return out
+
+    # --- variables -------------------------------------------------------------------
+    @functools.cached_property
+    def variables(self) -> list[VariableView]:
+        """Global variables from the ``variables`` collection, in collection order."""
+        from tensorflow.core.framework import variable_pb2
+
+        trainable = set()
+        for raw in self.collection_bytes("trainable_variables"):
+            vd = variable_pb2.VariableDef.FromString(raw)
+            trainable.add(node_name(vd.variable_name))
+        out = []
+        for raw in self.collection_bytes("variables"):
+            vd = variable_pb2.VariableDef.FromString(raw)
+            name = node_name(vd.variable_name)
+            node = self.nodes.get(name)
+            dtype, shape = "unknown", None
+            if node is not None:
+                if "dtype" in node.attr:
+                    dtype = _dtype_name(node.attr["dtype"].type)
+                if "shape" in node.attr:
+                    shape = _shape(node.attr["shape"].shape)
+            key = name
+            if vd.HasField("save_slice_info_def") and vd.save_slice_info_def.full_name:
+                key = vd.save_slice_info_def.full_name
+            out.append(VariableView(key, name, dtype, shape, name in trainable))
+        return out
+
+    # --- nodes -----------------------------------------------------------------------
+    def iter_nodes(self) -> Iterator[tuple[str | None, Any]]:
+        """Every node: top-level ones (function None), then each function body's."""
+        for node in self.meta_graph.graph_def.node:
+            yield None, node
+        for fname, func in self.functions.items():
+            for node in func.node_def:
+                yield fname, node
+
+    @functools.cached_property
+    def consumers(self) -> dict[str, list[str]]:
+        """Top-level node name -> names of the nodes that take it as an input."""
+        out: dict[str, list[str]] = {}
+        for node in self.meta_graph.graph_def.node:
+            for inp in node.input:
+                out.setdefault(node_name(inp), []).append(node.name)
+        return out
+
+    def ancestors(self, names: Sequence[str]) -> set[str]:
+        """Top-level nodes the given tensors or ops depend on (data and control inputs)."""
+        seen: set[str] = set()
+        stack = [node_name(n) for n in names]
+        # Iterative: recursion overflows on 20,000-node graphs.
+        while stack:
+            name = stack.pop()
+            if name in seen or name not in self.nodes:
+                continue
+            seen.add(name)
+            stack.extend(node_name(i) for i in self.nodes[name].input)
+        return seen
+
+    def called_functions(self, node: Any) -> set[str]:
+        """Names of library functions a node calls through any function-valued attr."""
+        found = set()
+        for value in node.attr.values():
+            if value.HasField("func") and value.func.name:
+                found.add(value.func.name)
+            if value.HasField("list"):
+                found.update(f.name for f in value.list.func if f.name)
+        if node.op in self.functions:
+            found.add(node.op)
+        return found
+
+    def reachable_functions(self, node_names: Sequence[str]) -> set[str]:
+        """Library functions called, directly or transitively, by the given top-level nodes."""
+        todo = []
+        for name in node_names:
+            if name in self.nodes:
+                todo.extend(self.called_functions(self.nodes[name]))
+        seen: set[str] = set()
+        while todo:
+            fname = todo.pop()
+            if fname in seen or fname not in self.functions:
+                continue
+            seen.add(fname)
+            for node in self.functions[fname].node_def:
+                todo.extend(self.called_functions(node))
+        return seen
+
+    def const_value(self, node: Any) -> Any:
+        """The value of a ``Const`` node as a Python scalar or numpy array."""
+        value = tf.make_ndarray(node.attr["value"].tensor)
+        return value.item() if value.size == 1 else value
+
+    # --- locations -------------------------------------------------------------------
+    def locate(self, node: str | None = None, *, signature: str | None = None) -> Location:
+        """A Location for a node of this variant, with the publisher's source line if known."""
+        source, line = (None, None)
+        if node is not None and node in self.source_lines:
+            source, line = self.source_lines[node]
+        return Location(path=self.path, source=source, line=line, variant=self.tags,
+                        signature=signature, node=node)
+
+
+@dataclass
+class ModuleView:
+    """Everything a check may look at, without executing the module."""
+
+    variants: list[VariantView]
+    path: str | None = None  # what was linted: manifest, module directory or tarball
+    metadata: Mapping[str, Any] = field(default_factory=dict)  # manifest metadata section
+    claims: Mapping[str, str] = field(default_factory=dict)  # signature -> common signature
+    checkpoint_path: str | None = None  # where the weights come from, when known
+    training_sources: Sequence[Path] = ()  # publisher training scripts to scan
+    members: Sequence[str] | None = None  # tarball members, when the target was a tarball
+    manifest_lines: Mapping[str, tuple[int, int]] = field(default_factory=dict)  # "a.b" -> (line, col)
+
+    @classmethod
+    def from_saved_model(cls, saved_model: Any, *,
+                         source_lines: Mapping[frozenset[str], Mapping[str, tuple[str, int]]] | None = None,
+                         path: str | None = None, **kwargs: Any) -> ModuleView:
+        source_lines = source_lines or {}
+        variants = [
+            VariantView(mg, path=path,
+                        source_lines=source_lines.get(frozenset(mg.meta_info_def.tags)))
+            for mg in saved_model.meta_graphs
+        ]
+        return cls(variants, path=path, **kwargs)
+
+    def variant(self, tags: Sequence[str] = ()) -> VariantView | None:
+        wanted = tuple(sorted(tags))
+        return next((v for v in self.variants if v.tags == wanted), None)
+
+    @property
+    def train_variants(self) -> list[VariantView]:
+        return [v for v in self.variants if v.is_train]
+
+    @property
+    def fine_tune_variant(self) -> VariantView:
+        """The variant a consumer fine-tunes: a ``train`` one, else the default or only one."""
+        train = self.train_variants
+        if train:
+            return train[0]
+        return self.variant(()) or self.variants[0]
+
+    def manifest_location(self, key: str) -> Location:
+        """A Location pointing at a manifest key such as ``metadata.fine_tunable``."""
+        line, col = self.manifest_lines.get(key, (None, None))
+        return Location(path=self.path, line=line, column=col)

@@ -1,0 +1,56 @@
+"""The ``hubpub`` command line: parses arguments, runs one command, maps errors to exit codes.
+
+Exit codes (the whole policy lives here and in each command's return value):
+    0  success, no findings at or above --fail-on
+    1  checks or the smoke test found problems; --check found drift
+    2  usage or input error (bad manifest, bad handle, hostile archive, ...)
+
+TensorFlow is never imported here: each command module imports it inside ``run`` when needed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+
+from hubpub import __version__
+from hubpub.errors import HubpubError
+
+__all__ = ["build_parser", "console_main", "main"]
+
+# Command name -> module under hubpub.commands with ``register(subparsers)``.
+COMMANDS = ("build", "lint", "validate", "rules", "docs", "init")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="hubpub",
+        description="Author, check, export, pack and document TF1 Hub format modules.",
+    )
+    parser.add_argument("--version", action="version", version=f"hubpub {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name in COMMANDS:
+        importlib.import_module(f"hubpub.commands.{name}").register(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "run", None):
+        parser.print_help(sys.stderr)
+        return 2
+    try:
+        return int(args.run(args))
+    except HubpubError as exc:
+        print(f"hubpub: error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("hubpub: interrupted", file=sys.stderr)
+        return 130
+
+
+def console_main() -> None:
+    sys.exit(main())

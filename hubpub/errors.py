@@ -1,0 +1,109 @@
+"""The exceptions hubpub raises for input a user can fix.
+
+    HubpubError                     exit code 2: usage or input error
+    ├── ManifestError               a manifest is malformed (file:line:col for each problem)
+    ├── PublisherCodeError          module_fn could not be imported or raised (its file and line)
+    ├── ModuleFormatError           a module on disk is missing a file or is corrupt (ValueError)
+    │   └── ArchiveError            a tarball is corrupt, hostile or too large (names the member)
+    ├── HandleError                 a handle cannot be resolved (OSError)
+    ├── SpecError                   a spec or a call breaks the TF1 Hub format's rules (ValueError)
+    ├── WeightsError                a checkpoint or weight source does not match the variables
+    ├── ExportError                 an export target cannot be written
+    └── CheckFailure                exit code 1: checks or the smoke test found errors
+
+Library callers that used the old ``tensorflow_hub`` API catch ``ValueError``, ``TypeError``,
+``KeyError`` and ``IOError``; the classes below also derive from those where the old library
+raised them, so ``import hubpub as hub`` keeps that code working.
+
+Anything that is not a HubpubError is a bug in hubpub and keeps its traceback.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+__all__ = [
+    "ArchiveError",
+    "CheckFailure",
+    "ExportError",
+    "HandleError",
+    "HubpubError",
+    "ManifestError",
+    "ManifestProblem",
+    "ModuleFormatError",
+    "PublisherCodeError",
+    "SpecError",
+    "WeightsError",
+]
+
+
+class HubpubError(Exception):
+    """Bad input the user can fix; ``exit_code`` is what the CLI returns for it."""
+
+    exit_code = 2
+
+
+@dataclass(frozen=True)
+class ManifestProblem:
+    """One problem in a manifest, with where it is."""
+
+    path: str
+    line: int
+    column: int
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.path}:{self.line}:{self.column}: {self.message}"
+
+
+class ManifestError(HubpubError):
+    """A manifest is malformed; carries every problem found, not only the first."""
+
+    def __init__(self, problems: Sequence[ManifestProblem]) -> None:
+        self.problems = list(problems)
+        super().__init__("\n".join(str(p) for p in self.problems))
+
+
+class PublisherCodeError(HubpubError):
+    """The publisher's module_fn (or hook) could not be imported or raised an exception."""
+
+    def __init__(self, message: str, *, path: str | None = None, line: int | None = None) -> None:
+        self.path = path
+        self.line = line
+        where = f"{path}:{line}: " if path and line else (f"{path}: " if path else "")
+        super().__init__(f"{where}{message}")
+
+
+class ModuleFormatError(HubpubError, ValueError):
+    """A module on disk is not a readable TF1 Hub format module."""
+
+
+class ArchiveError(ModuleFormatError):
+    """A tarball is corrupt, hostile (names the member) or unpacks to more than allowed."""
+
+    def __init__(self, message: str, *, member: str | None = None) -> None:
+        self.member = member
+        super().__init__(f"{message} (member {member!r})" if member else message)
+
+
+class HandleError(HubpubError, OSError):
+    """A handle does not name an existing module, tarball or URL."""
+
+
+class SpecError(HubpubError, ValueError):
+    """A spec, signature or call breaks the rules of the TF1 Hub format."""
+
+
+class WeightsError(HubpubError, ValueError):
+    """A checkpoint or weight source does not match the module's variables."""
+
+
+class ExportError(HubpubError):
+    """An export or output target cannot be written."""
+
+
+class CheckFailure(HubpubError):
+    """Checks or the smoke test found errors; the findings were already reported."""
+
+    exit_code = 1

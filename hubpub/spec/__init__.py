@@ -1,0 +1,1 @@
+"""Module specs: authoring (module_fn -> SavedModel proto), reading from disk, exporting."""

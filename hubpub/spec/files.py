@@ -1,0 +1,56 @@
+"""Reading the two proto files of a module directory, with errors that say what is wrong."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from google.protobuf.message import DecodeError
+
+from hubpub.errors import ModuleFormatError
+from hubpub.spec.protos import FORMAT_V3, ModuleDef
+
+__all__ = ["MODULE_DEF_FILE", "SAVED_MODEL_FILE", "read_module_def", "read_saved_model"]
+
+MODULE_DEF_FILE = "tfhub_module.pb"
+SAVED_MODEL_FILE = "saved_model.pb"
+SUPPORTED_FEATURES: frozenset[str] = frozenset()
+
+
+def read_module_def(module_dir: str | Path) -> Any:
+    """Parse and check ``tfhub_module.pb``: format V3 and no unknown required features."""
+    path = Path(module_dir) / MODULE_DEF_FILE
+    if not path.is_file():
+        raise ModuleFormatError(
+            f"{module_dir} is not a TF1 Hub format module: it has no {MODULE_DEF_FILE}"
+            + (" (it looks like a plain SavedModel; load it with tf.saved_model.load)"
+               if (Path(module_dir) / SAVED_MODEL_FILE).is_file() else ""))
+    try:
+        module_def = ModuleDef.FromString(path.read_bytes())
+    except DecodeError as exc:
+        raise ModuleFormatError(f"{path} is corrupt: cannot parse it as a ModuleDef") from exc
+    if module_def.format != FORMAT_V3:
+        raise ModuleFormatError(f"{path}: unsupported module def format {module_def.format} "
+                                f"(only FORMAT_V3 = 3 is defined)")
+    unknown = sorted(set(module_def.required_features) - SUPPORTED_FEATURES)
+    if unknown:
+        raise ModuleFormatError(f"{path}: unsupported required features {unknown}")
+    return module_def
+
+
+def read_saved_model(module_dir: str | Path) -> Any:
+    """Parse ``saved_model.pb`` of a module directory (after checking ``tfhub_module.pb``)."""
+    from tensorflow.core.protobuf import saved_model_pb2
+
+    read_module_def(module_dir)
+    path = Path(module_dir) / SAVED_MODEL_FILE
+    if not path.is_file():
+        raise ModuleFormatError(f"{module_dir} has {MODULE_DEF_FILE} but no {SAVED_MODEL_FILE}")
+    saved_model = saved_model_pb2.SavedModel()
+    try:
+        saved_model.ParseFromString(path.read_bytes())
+    except DecodeError as exc:
+        raise ModuleFormatError(f"{path} is corrupt: cannot parse it as a SavedModel") from exc
+    if not saved_model.meta_graphs:
+        raise ModuleFormatError(f"{path} holds no graph variant (no MetaGraphDef)")
+    return saved_model
