@@ -8,6 +8,7 @@
     ├── HandleError                 a handle cannot be resolved (OSError)
     ├── SpecError                   a spec or a call breaks the TF1 Hub format's rules (ValueError)
     ├── WeightsError                a checkpoint or weight source does not match the variables
+    │   └── EmbeddingFileError      an embedding text file has a malformed line (file:line)
     ├── ExportError                 an export target cannot be written
     └── CheckFailure                exit code 1: checks or the smoke test found errors
 
@@ -26,6 +27,7 @@ from dataclasses import dataclass
 __all__ = [
     "ArchiveError",
     "CheckFailure",
+    "EmbeddingFileError",
     "ExportError",
     "HandleError",
     "HubpubError",
@@ -97,6 +99,15 @@ class SpecError(HubpubError, ValueError):
 
 class WeightsError(HubpubError, ValueError):
     """A checkpoint or weight source does not match the module's variables."""
+
+
+class EmbeddingFileError(WeightsError):
+    """An embedding text file cannot be read or has a malformed line (``path:line: message``)."""
+
+    def __init__(self, message: str, *, path: str, line: int | None = None) -> None:
+        self.path = path
+        self.line = line
+        super().__init__(f"{path}:{line}: {message}" if line else f"{path}: {message}")
 
 
 class ExportError(HubpubError):
