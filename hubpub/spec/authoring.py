@@ -1,0 +1,191 @@
+"""Authoring: ``create_module_spec`` runs ``module_fn`` once per graph variant.
+
+``add_signature`` and ``attach_message`` record into hidden collections of the graph being
+built (tuple keys are never serialized), so the state lives with the graph, not in globals.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import sys
+import sysconfig
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
+
+from hubpub._tf import tf
+from hubpub.errors import SpecError
+from hubpub.spec.protos import ModuleAttachment
+from hubpub.spec.tensor_info import build_tensor_info, components
+
+__all__ = ["add_signature", "attach_message", "create_module_spec"]
+
+_SIGNATURES = ("__hubpub_signatures",)
+_ATTACHMENTS = ("__hubpub_attachments",)
+_KEY_RE = re.compile(r"^[a-zA-Z][a-zA-Z0-9_]*$")
+ATTACHMENTS_COLLECTION = "hub_module_attachments"
+
+
+def _as_dict(value: Any) -> dict[str, Any]:
+    if value is None:
+        return {}
+    if isinstance(value, dict):
+        return dict(value)
+    return {"default": value}
+
+
+def _check_signature_values(kind: str, values: Mapping[str, Any]) -> None:
+    bad = [f"{key!r}: {type(v).__name__}" for key, v in sorted(values.items())
+           if not isinstance(v, (tf.Tensor, tf.SparseTensor, tf.RaggedTensor))]
+    if bad:
+        raise SpecError(
+            f"Signature {kind} must be Tensor, SparseTensor or RaggedTensor; got "
+            + ", ".join(bad) + ". For a variable pass v.read_value().")
+
+
+def add_signature(name: str | None = None, inputs: Any = None, outputs: Any = None) -> None:
+    """Declare a signature of the module being built (call inside ``module_fn``).
+
+    A single tensor for ``inputs`` or ``outputs`` is stored under the key ``default``.
+    """
+    name = name or "default"
+    inputs, outputs = _as_dict(inputs), _as_dict(outputs)
+    _check_signature_values("inputs", inputs)
+    _check_signature_values("outputs", outputs)
+    from tensorflow.core.protobuf import meta_graph_pb2
+
+    signature = meta_graph_pb2.SignatureDef()
+    for key, value in inputs.items():
+        signature.inputs[key].CopyFrom(build_tensor_info(value))
+    for key, value in outputs.items():
+        signature.outputs[key].CopyFrom(build_tensor_info(value))
+    placeholders = {key: [c.op for c in components(v)] for key, v in inputs.items()}
+    tf.compat.v1.add_to_collection(_SIGNATURES, (name, signature, placeholders))
+
+
+def attach_message(key: str, message: Any) -> None:
+    """Attach a small protocol message to the variant being built, under ``key``."""
+    if not _KEY_RE.match(key):
+        raise SpecError(f"hub.attach_message() called with malformed key '{key}'")
+    attachment = ModuleAttachment(key=key, value=message.SerializeToString())
+    tf.compat.v1.add_to_collection(_ATTACHMENTS, attachment)
+
+
+def _library_dirs() -> tuple[str, ...]:
+    """Folders whose frames are never 'the publisher's line'."""
+    import tensorflow
+
+    dirs = [os.path.dirname(tensorflow.__file__), os.path.dirname(os.path.dirname(__file__)),
+            sysconfig.get_paths()["stdlib"]]
+    for name in ("tf_keras", "keras"):
+        mod = sys.modules.get(name)
+        if mod is not None and getattr(mod, "__file__", None):
+            dirs.append(os.path.dirname(mod.__file__))
+    recipes = os.path.join(os.path.dirname(os.path.dirname(__file__)), "recipes")
+    return tuple(d + os.sep for d in dirs), recipes + os.sep
+
+
+def record_source_lines(graph: tf.Graph) -> dict[str, tuple[str, int]]:
+    """``{node: (file, line)}``: the innermost frame of publisher code that created each op."""
+    skipped, recipes = _library_dirs()
+    out: dict[str, tuple[str, int]] = {}
+    for op in graph.get_operations():
+        for frame in reversed(op.traceback):
+            filename = frame.filename
+            if filename.startswith(recipes) or not filename.startswith(skipped):
+                if not filename.startswith("<"):
+                    out[op.name] = (filename, frame.lineno)
+                break
+    return out
+
+
+def build_variant(module_fn: Callable[..., Any], tags: Iterable[str], args: Mapping[str, Any],
+                  *, drop_collections: Iterable[str] = (), with_source_lines: bool = True,
+                  ) -> tuple[Any, dict[str, tuple[str, int]]]:
+    """Run ``module_fn(**args)`` in a fresh graph; return its MetaGraphDef and source lines."""
+    graph = tf.Graph()
+    with graph.as_default():
+        with tf.compat.v1.variable_scope("", use_resource=True):
+            module_fn(**args)
+        for key in drop_collections:
+            del graph.get_collection_ref(key)[:]
+        signatures = graph.get_collection(_SIGNATURES)
+        attachments = graph.get_collection(_ATTACHMENTS)
+        meta = tf.compat.v1.train.export_meta_graph(graph=graph, strip_default_attrs=True)
+    meta.meta_info_def.tags.extend(sorted(tags))
+    placeholder_ops = {}
+    for name, signature, placeholders in signatures:
+        meta.signature_def[name].CopyFrom(signature)  # a repeated name: the last call wins
+        placeholder_ops[name] = placeholders
+    _check_inputs_are_placeholders(placeholder_ops, tags)
+    lines = record_source_lines(graph) if with_source_lines else {}
+    _check_outputs_are_fed(meta, tags, lines)
+    if attachments:
+        by_key: dict[str, bytes] = {}
+        for attachment in attachments:
+            by_key[attachment.key] = attachment.SerializeToString()
+        meta.collection_def[ATTACHMENTS_COLLECTION].bytes_list.value.extend(by_key.values())
+    return meta, lines
+
+
+def _check_inputs_are_placeholders(placeholder_ops: Mapping[str, Mapping[str, list]],
+                                   tags: Iterable[str]) -> None:
+    for signature, inputs in placeholder_ops.items():
+        for key, ops in inputs.items():
+            for op in ops:
+                if op.type not in ("Placeholder", "PlaceholderWithDefault"):
+                    raise SpecError(
+                        f"Signature '{signature}' input '{key}' is the output of {op.type} "
+                        f"node '{op.name}', not of a placeholder (variant {sorted(tags)}). "
+                        "Create inputs with tf.compat.v1.placeholder (or sparse_placeholder).")
+
+
+def _check_outputs_are_fed(meta: Any, tags: Iterable[str],
+                           lines: Mapping[str, tuple[str, int]]) -> None:
+    """Every placeholder an output depends on must be an input of that signature.
+
+    ``tf.saved_model.load`` refuses such a signature, and ``hub.Module`` would leave the
+    placeholder unfed at run time.
+    """
+    from hubpub.checks.graph import VariantView
+    from hubpub.spec.tensor_info import tensor_names
+
+    view = VariantView(meta)
+    for name, signature in meta.signature_def.items():
+        fed = {n.split(":")[0] for info in signature.inputs.values() for n in tensor_names(info)}
+        needed = [n for info in signature.outputs.values() for n in tensor_names(info)]
+        for node in sorted(view.ancestors(needed) - fed):
+            if view.nodes[node].op == "Placeholder":
+                where = "{}:{}: ".format(*lines[node]) if node in lines else ""
+                raise SpecError(
+                    f"{where}placeholder '{node}' feeds outputs of signature '{name}' "
+                    f"(variant {sorted(tags)}) but is not one of its inputs; add it to the "
+                    "signature's inputs or use a tf.compat.v1.placeholder_with_default.")
+
+
+def create_module_spec(module_fn: Callable[..., Any],
+                       tags_and_args: Iterable[tuple[Iterable[str], Mapping[str, Any]]] | None = None,
+                       drop_collections: Iterable[str] | None = None):
+    """Build a ModuleSpec by running ``module_fn`` once per ``(tags, kwargs)`` variant.
+
+    Without ``tags_and_args`` there is one variant with no tags and no arguments.
+    """
+    from hubpub.spec.module_spec import ModuleSpec
+
+    from tensorflow.core.protobuf import saved_model_pb2
+
+    report_tags = bool(tags_and_args)
+    variants = list(tags_and_args) if tags_and_args else [(set(), {})]
+    saved_model = saved_model_pb2.SavedModel()
+    source_lines = {}
+    for tags, args in variants:
+        tags = set(tags)
+        meta, lines = build_variant(module_fn, tags, args or {},
+                                    drop_collections=list(drop_collections or ()))
+        if not meta.signature_def:
+            where = f" in the variant with tags {sorted(tags)}" if report_tags else ""
+            raise SpecError(f"No signatures present{where}. Please call hub.add_signature(...) "
+                            "at least once in your module_fn.")
+        saved_model.meta_graphs.add().CopyFrom(meta)
+        source_lines.setdefault(frozenset(tags), lines)
+    return ModuleSpec(saved_model, checkpoint_path=None, source_lines=source_lines)

@@ -1,0 +1,155 @@
+"""``ModuleSpec``: the blueprint of a module (one MetaGraphDef per variant, optional weights)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any
+
+from hubpub._tf import tf
+from hubpub.errors import SpecError
+from hubpub.spec.authoring import ATTACHMENTS_COLLECTION
+from hubpub.spec.protos import ModuleAttachment
+from hubpub.spec.tensor_info import ParsedTensorInfo, parse_tensor_info_map
+
+__all__ = ["ModuleSpec", "SUPPORTED_COLLECTIONS"]
+
+SUPPORTED_COLLECTIONS = frozenset({
+    tf.compat.v1.GraphKeys.GLOBAL_VARIABLES, tf.compat.v1.GraphKeys.TRAINABLE_VARIABLES,
+    tf.compat.v1.GraphKeys.MODEL_VARIABLES, tf.compat.v1.GraphKeys.TABLE_INITIALIZERS,
+    tf.compat.v1.GraphKeys.UPDATE_OPS, tf.compat.v1.GraphKeys.REGULARIZATION_LOSSES,
+    tf.compat.v1.GraphKeys.ASSET_FILEPATHS, tf.compat.v1.GraphKeys.COND_CONTEXT,
+    tf.compat.v1.GraphKeys.WHILE_CONTEXT, ATTACHMENTS_COLLECTION,
+})
+
+_MISSING = object()
+
+
+def _tags_key(tags: Iterable[str] | None) -> frozenset[str]:
+    if isinstance(tags, str):
+        tags = [tags]
+    return frozenset(tags or ())
+
+
+class ModuleSpec:
+    """What ``create_module_spec`` and ``load_module_spec`` return; instantiate it with Module."""
+
+    def __init__(self, saved_model: Any, *, checkpoint_path: str | None = None,
+                 source_lines: dict | None = None, module_dir: str | None = None) -> None:
+        self._saved_model = saved_model
+        self._checkpoint_path = checkpoint_path
+        self._source_lines = source_lines or {}
+        self._module_dir = module_dir
+        self._variants = {}
+        for meta in saved_model.meta_graphs:
+            key = frozenset(meta.meta_info_def.tags)
+            if key in self._variants:
+                raise SpecError(f"Tags {sorted(key)} used repeatedly")
+            self._variants[key] = meta
+        self._check_collections()
+        self._attachments = {key: self._parse_attachments(meta)
+                             for key, meta in self._variants.items()}
+
+    def _check_collections(self) -> None:
+        for tags, meta in self._variants.items():
+            unsupported = sorted(set(meta.collection_def) - SUPPORTED_COLLECTIONS
+                                 - {"saved_model_assets"})
+            if unsupported:
+                raise SpecError(
+                    f"Unsupported collections in graph {sorted(tags)}: {unsupported}\n"
+                    "Use hub.create_module_spec(..., drop_collections=[...]) as appropriate.")
+
+    @staticmethod
+    def _parse_attachments(meta: Any) -> dict[str, bytes]:
+        if ATTACHMENTS_COLLECTION not in meta.collection_def:
+            return {}
+        collection = meta.collection_def[ATTACHMENTS_COLLECTION]
+        if collection.WhichOneof("kind") != "bytes_list":
+            raise SpecError(f"Collection {ATTACHMENTS_COLLECTION} must hold bytes")
+        out = {}
+        for raw in collection.bytes_list.value:
+            attachment = ModuleAttachment.FromString(raw)
+            out[attachment.key] = attachment.value
+        return out
+
+    # --- what the spec is made of ------------------------------------------------------
+    @property
+    def saved_model(self) -> Any:
+        """The SavedModel proto (treat as read-only)."""
+        return self._saved_model
+
+    @property
+    def checkpoint_path(self) -> str | None:
+        return self._checkpoint_path
+
+    @property
+    def source_lines(self) -> dict:
+        """``{frozenset(tags): {node: (file, line)}}`` recorded while module_fn ran."""
+        return self._source_lines
+
+    @property
+    def module_dir(self) -> str | None:
+        """The directory the spec was loaded from, if any."""
+        return self._module_dir
+
+    def meta_graph(self, tags: Iterable[str] | None = None) -> Any:
+        key = _tags_key(tags)
+        try:
+            return self._variants[key]
+        except KeyError:
+            raise KeyError(f"SavedModelHandler has no graph with tags: {sorted(key)}") from None
+
+    def has_variant(self, tags: Iterable[str] | None) -> bool:
+        return _tags_key(tags) in self._variants
+
+    # --- the old public API --------------------------------------------------------------
+    def get_tags(self) -> list[frozenset[str]]:
+        return sorted(self._variants, key=lambda t: sorted(t))
+
+    def get_signature_names(self, tags: Iterable[str] | None = None) -> list[str]:
+        return list(self.meta_graph(tags).signature_def.keys())
+
+    def _signature(self, signature: str | None, tags: Iterable[str] | None) -> Any:
+        meta = self.meta_graph(tags)
+        name = signature or "default"
+        if name not in meta.signature_def:
+            raise SpecError(f"Signature '{name}' is missing from meta graph. "
+                            f"Known signatures: {sorted(meta.signature_def)}")
+        return meta.signature_def[name]
+
+    def get_input_info_dict(self, signature: str | None = None,
+                            tags: Iterable[str] | None = None) -> dict[str, ParsedTensorInfo]:
+        return parse_tensor_info_map(self._signature(signature, tags).inputs)
+
+    def get_output_info_dict(self, signature: str | None = None,
+                             tags: Iterable[str] | None = None) -> dict[str, ParsedTensorInfo]:
+        return parse_tensor_info_map(self._signature(signature, tags).outputs)
+
+    def get_attached_message(self, key: str, message_type: type, tags: Iterable[str] | None = None,
+                             required: bool = False) -> Any:
+        attachments = self._attachments[_tags_key(tags)]
+        if key not in attachments:
+            if required:
+                raise KeyError(f"No attached message for key '{key}' in graph version "
+                               f"{sorted(_tags_key(tags))} of Hub Module")
+            return None
+        message = message_type()
+        message.ParseFromString(attachments[key])
+        return message
+
+    def export(self, path: str | Path, *, checkpoint_path: Any = _MISSING,
+               name_transform_fn: Callable[[str], str] | None = None) -> None:
+        """Export the spec with the variables of ``checkpoint_path``.
+
+        ``checkpoint_path=None`` (a hubpub extension) exports the variables' initial values.
+        """
+        if checkpoint_path is _MISSING:
+            raise ValueError("Missing mandatory `checkpoint_path` parameter")
+        from hubpub.spec.export import export_spec
+
+        export_spec(self, path, checkpoint_path=checkpoint_path,
+                    name_transform_fn=name_transform_fn)
+
+    def __repr__(self) -> str:
+        tags = ", ".join("{" + ",".join(sorted(t)) + "}" for t in self.get_tags())
+        return f"<hubpub.ModuleSpec variants=[{tags}]>"
