@@ -1,0 +1,223 @@
+"""The streaming embedding-file reader: values, layout variants, and every malformed line."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from hubpub.errors import EmbeddingFileError, WeightsError
+from hubpub.recipes import embedding_file
+from hubpub.recipes.embedding_file import read_embedding_file
+
+TOKENS = ["the", "naïve", "東京", "🙂", "#hashtag", "can't", "ß", "x"]
+
+
+def write_embeddings(path: Path, rows: int, dim: int, *, seed: int = 0, tokens=None,
+                     header: bool = False, newline: str = "\n", final_newline: bool = True,
+                     fmt: str = "%.6g") -> tuple[list[str], np.ndarray]:
+    rng = np.random.default_rng(seed)
+    matrix = (rng.standard_normal((rows, dim)) * 10.0 ** rng.integers(-3, 3, (rows, 1)))
+    tokens = list(tokens or [f"w{i}" for i in range(rows)])[:rows]
+    lines = [f"{len(tokens)} {dim}"] if header else []
+    lines += [t + " " + " ".join(fmt % v for v in row) for t, row in zip(tokens, matrix)]
+    text = newline.join(lines) + (newline if final_newline else "")
+    path.write_bytes(text.encode("utf-8"))
+    return tokens, matrix
+
+
+def loadtxt_reference(path: Path, dim: int, skiprows: int = 0) -> np.ndarray:
+    return np.loadtxt(path, dtype=np.float32, usecols=range(1, dim + 1), comments=None,
+                      skiprows=skiprows, encoding="utf-8", ndmin=2)
+
+
+@pytest.fixture
+def small_chunks(monkeypatch):
+    """Chunks of 64 bytes, so that short files cross many chunk boundaries."""
+    monkeypatch.setattr(embedding_file, "CHUNK_BYTES", 64)
+
+
+@pytest.mark.parametrize("chunked", [False, True], ids=["one-chunk", "64-byte-chunks"])
+@pytest.mark.parametrize(("newline", "final_newline"),
+                         [("\n", True), ("\n", False), ("\r\n", True), ("\r\n", False)],
+                         ids=["lf", "lf-no-final", "crlf", "crlf-no-final"])
+def test_values_equal_loadtxt(tmp_path, monkeypatch, chunked, newline, final_newline):
+    if chunked:
+        monkeypatch.setattr(embedding_file, "CHUNK_BYTES", 64)
+    path = tmp_path / "emb.txt"
+    tokens, _ = write_embeddings(path, 40, 7, newline=newline, final_newline=final_newline)
+    emb = read_embedding_file(path)
+    assert emb.tokens == tokens
+    assert emb.matrix.dtype == np.float32
+    assert emb.matrix.shape == (40, 7)
+    np.testing.assert_array_equal(emb.matrix, loadtxt_reference(path, 7))
+
+
+def test_unicode_tokens(tmp_path):
+    path = tmp_path / "emb.txt"
+    tokens, _ = write_embeddings(path, len(TOKENS), 3, tokens=TOKENS)
+    emb = read_embedding_file(path)
+    assert emb.tokens == TOKENS
+    np.testing.assert_array_equal(emb.matrix, loadtxt_reference(path, 3))
+
+
+def test_word2vec_header_is_skipped(tmp_path, small_chunks):
+    path = tmp_path / "emb.txt"
+    tokens, _ = write_embeddings(path, 12, 5, header=True)
+    emb = read_embedding_file(path)
+    assert emb.tokens == tokens
+    np.testing.assert_array_equal(emb.matrix, loadtxt_reference(path, 5, skiprows=1))
+
+
+def test_header_that_disagrees_with_the_file_is_reported(tmp_path):
+    path = tmp_path / "emb.txt"
+    write_embeddings(path, 5, 3, header=True)
+    path.write_bytes(b"6 3\n" + path.read_bytes().split(b"\n", 1)[1])
+    with pytest.raises(EmbeddingFileError, match=r"emb\.txt:1: the header announces 6 tokens "
+                                                 r"but the file holds 5"):
+        read_embedding_file(path)
+
+
+def test_header_dimension_is_enforced(tmp_path):
+    path = tmp_path / "emb.txt"
+    path.write_text("2 3\na 1 2 3\nb 1 2\n")
+    with pytest.raises(EmbeddingFileError, match=r"emb\.txt:3: expected 3 numbers, found 2"):
+        read_embedding_file(path)
+
+
+def test_irregular_whitespace_and_blank_lines(tmp_path, small_chunks):
+    path = tmp_path / "emb.txt"
+    path.write_text("\n\na\t1  2 3 \nb 4 5 6\n\n   \nc 7\t8 9\n\n")
+    emb = read_embedding_file(path)
+    assert emb.tokens == ["a", "b", "c"]
+    np.testing.assert_array_equal(emb.matrix, np.arange(1, 10, dtype=np.float32).reshape(3, 3))
+
+
+def test_number_forms(tmp_path):
+    path = tmp_path / "emb.txt"
+    path.write_text("a 1e-3 -.5 +2 7.\nb 0 -0 1E2 3.25\n")
+    emb = read_embedding_file(path)
+    np.testing.assert_array_equal(
+        emb.matrix, np.array([[1e-3, -0.5, 2, 7], [0, 0, 100, 3.25]], dtype=np.float32))
+
+
+def test_spare_rows_are_zero_and_padding_does_not_copy(tmp_path):
+    path = tmp_path / "emb.txt"
+    write_embeddings(path, 10, 4)
+    emb = read_embedding_file(path, spare_rows=2)
+    padded = emb.padded(2)
+    assert padded.shape == (12, 4)
+    assert np.shares_memory(padded, emb.matrix)
+    np.testing.assert_array_equal(padded[:10], emb.matrix)
+    assert not padded[10:].any()
+    more = emb.padded(3)  # more than reserved: one copy
+    assert more.shape == (13, 4) and not np.shares_memory(more, emb.matrix)
+    assert not more[10:].any()
+    np.testing.assert_array_equal(more[:10], emb.matrix)
+
+
+def test_progress_reports_every_byte(tmp_path, small_chunks):
+    path = tmp_path / "emb.txt"
+    write_embeddings(path, 20, 4)
+    calls = []
+    read_embedding_file(path, progress=lambda done, total: calls.append((done, total)))
+    size = path.stat().st_size
+    assert len(calls) > 1
+    assert calls[-1] == (size, size)
+    assert [done for done, _ in calls] == sorted(done for done, _ in calls)
+
+
+GOOD = "a 1 2 3\nb 4 5 6\n"
+
+
+@pytest.mark.parametrize(("text", "line", "message"), [
+    (GOOD + "c 1 2\n", 3, "expected 3 numbers, found 2"),
+    (GOOD + "c 1 2 3 4\n", 3, "expected 3 numbers, found 4"),
+    (GOOD + "c\n", 3, "expected 3 numbers, found 0"),
+    ("c\n" + GOOD, 1, "a token without numbers"),
+    (GOOD + "c 1 x 3\n", 3, "'x' is not a number (value 2 of 3)"),
+    (GOOD + "c 1 2 3,5\n", 3, "'3,5' is not a number (value 3 of 3)"),
+    (GOOD + "c 1 nan 3\n", 3, "value 2 of 3 is 'nan'; embedding values must be finite"),
+    (GOOD + "c 1 2 -inf\n", 3, "value 3 of 3 is '-inf'"),
+    (GOOD + "c 1 2 1e999\n", 3, "value 3 of 3 is '1e999'"),
+    (GOOD + " 1 2 3\n", 3, "its token is empty"),
+    (" a 1 2 3\n", 1, "its token is empty"),
+    (GOOD + "\n\nc 1 2 3\na 7 8 9\n", 6, "duplicate token 'a' (first on line 1)"),
+    ("\n2 3\n" + GOOD + "b 7 8 9\n", 5, "duplicate token 'b' (first on line 4)"),
+    (GOOD + "c 1 2 3\nc 7 8 9\n", 4, "duplicate token 'c' (first on line 3)"),
+    (GOOD + "c 1 x 3\nd\n", 3, "'x' is not a number"),
+    (GOOD + "c 1 2\na 1 2 3\n", 3, "expected 3 numbers, found 2"),
+    (GOOD + "c 1 2 3\n\n\xff 1\n", 5, "expected 3 numbers, found 1"),
+], ids=["too-few", "too-many", "token-only", "token-only-first", "word", "comma", "nan",
+        "inf", "overflow", "empty-token", "empty-token-first", "duplicate", "duplicate-header",
+        "duplicate-adjacent", "first-error-wins", "first-error-wins-2", "not-utf8-token"])
+@pytest.mark.parametrize("chunked", [False, True], ids=["one-chunk", "64-byte-chunks"])
+def test_malformed_line_is_reported_with_its_number(tmp_path, monkeypatch, text, line, message,
+                                                    chunked):
+    if chunked:
+        monkeypatch.setattr(embedding_file, "CHUNK_BYTES", 64)
+    path = tmp_path / "emb.txt"
+    path.write_text(text + "".join(f"z{i} 0 0 0\n" for i in range(30)), encoding="utf-8")
+    with pytest.raises(EmbeddingFileError) as caught:
+        read_embedding_file(path)
+    assert caught.value.line == line
+    assert str(caught.value).startswith(f"{path}:{line}: ")
+    assert message in str(caught.value)
+    assert isinstance(caught.value, WeightsError) and isinstance(caught.value, ValueError)
+
+
+def test_error_far_into_a_big_chunked_file_has_the_right_line(tmp_path, monkeypatch):
+    monkeypatch.setattr(embedding_file, "CHUNK_BYTES", 4096)
+    path = tmp_path / "emb.txt"
+    write_embeddings(path, 500, 16)
+    lines = path.read_bytes().split(b"\n")
+    lines[416] = lines[416].rsplit(b" ", 1)[0]  # line 417 loses its last number
+    path.write_bytes(b"\n".join(lines))
+    with pytest.raises(EmbeddingFileError, match=r"emb\.txt:417: expected 16 numbers, found 15$"):
+        read_embedding_file(path)
+
+
+def test_token_that_is_not_utf8(tmp_path):
+    path = tmp_path / "emb.txt"
+    path.write_bytes(GOOD.encode() + b"caf\xe9 1 2 3\n")
+    with pytest.raises(EmbeddingFileError, match=r"emb\.txt:3: the token b'caf\\xe9' is not "
+                                                 r"valid UTF-8"):
+        read_embedding_file(path)
+
+
+@pytest.mark.parametrize("text", ["", "\n\n  \n"], ids=["empty", "blank"])
+def test_file_without_embeddings(tmp_path, text):
+    path = tmp_path / "emb.txt"
+    path.write_text(text)
+    with pytest.raises(EmbeddingFileError, match=r"emb\.txt: the file holds no embeddings"):
+        read_embedding_file(path)
+
+
+def test_missing_file(tmp_path):
+    with pytest.raises(EmbeddingFileError, match=r"missing\.txt: cannot read the embedding "
+                                                 r"file: No such file"):
+        read_embedding_file(tmp_path / "missing.txt")
+
+
+def test_parse_speed_is_reported(tmp_path, capsys):
+    """Prints the parse rate once (a figure to read, not an assertion: the machine is shared)."""
+    path = tmp_path / "emb.txt"
+    rng = np.random.default_rng(1)
+    block = rng.standard_normal((2000, 300)).astype(np.float32)
+    with path.open("w") as f:
+        for i in range(4):  # 8,000 x 300, about 23 MB
+            np.savetxt(f, block + i, fmt="%.6f", delimiter=" ",
+                       header="", comments="", newline="\n")
+    text = path.read_bytes().split(b"\n")
+    path.write_bytes(b"\n".join(b"w%d %s" % (i, line) for i, line in enumerate(text[:-1]))
+                     + b"\n")
+    start = time.perf_counter()
+    emb = read_embedding_file(path)
+    seconds = time.perf_counter() - start
+    assert emb.matrix.shape == (8000, 300)
+    np.testing.assert_allclose(emb.matrix[:2000], block, atol=1e-6)
+    with capsys.disabled():
+        print(f"\n  read_embedding_file: {path.stat().st_size / 1e6:.1f} MB in {seconds:.2f} s "
+              f"= {path.stat().st_size / 1e6 / seconds:.0f} MB/s")
