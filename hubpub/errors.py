@@ -115,6 +115,10 @@ class ExportError(HubpubError):
 
 
 class CheckFailure(HubpubError):
-    """Checks or the smoke test found errors; the findings were already reported."""
+    """Checks or the smoke test found errors; ``findings`` holds what the checks found."""
 
     exit_code = 1
+
+    def __init__(self, message: str, *, findings: Sequence[object] = ()) -> None:
+        self.findings = list(findings)
+        super().__init__(message)

@@ -1,14 +1,47 @@
-"""`hubpub build` (not implemented yet)."""
+"""``hubpub build MANIFEST``: the main job (spec, checks, export, smoke test, tarball, docs)."""
 
 from __future__ import annotations
 
 import argparse
+import sys
+from pathlib import Path
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("build", help="(not implemented yet)")
+    p = sub.add_parser(
+        "build", help="build, check, export, smoke-test and pack a module from its manifest",
+        description="Build the module a manifest describes: spec for every variant, checks, "
+                    "export, smoke test in a fresh process, reproducible .tar.gz, "
+                    "build-report.json and the Markdown page. Exit 0 built, 1 checks or smoke "
+                    "test failed, 2 usage or input error.")
+    p.add_argument("manifest", help="the module's manifest (YAML)")
+    p.add_argument("--out", type=Path, help="output directory (default: the manifest's output)")
+    p.add_argument("--no-smoke-test", action="store_true", help="skip the smoke test")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress output")
     p.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    raise NotImplementedError("hubpub build")
+    from hubpub.manifest import load_manifest
+
+    manifest = load_manifest(args.manifest)  # before TensorFlow: a typo fails fast
+    from hubpub.build import build
+    from hubpub.commands._console import StepProgress
+    from hubpub.errors import CheckFailure
+    from hubpub.reporters import render
+
+    progress = StepProgress(sys.stderr, quiet=args.quiet)
+    try:
+        result = build(manifest, out_dir=args.out, progress=progress,
+                       smoke=not args.no_smoke_test)
+    except CheckFailure as failure:
+        progress.finish()
+        if failure.findings:
+            print(render("text", failure.findings, target=str(args.manifest)), file=sys.stderr)
+        raise
+    progress.finish()
+    if result.findings:
+        print(render("text", result.findings, target=str(args.manifest)), file=sys.stderr)
+    print(f"built {result.tarball} ({result.report['tarball']['bytes']:,} bytes)")
+    print(f"sha256 {result.sha256}")
+    return 0

@@ -6,6 +6,8 @@ built (tuple keys are never serialized), so the state lives with the graph, not 
 
 from __future__ import annotations
 
+import functools
+import importlib.util
 import os
 import re
 import sys
@@ -71,30 +73,40 @@ def attach_message(key: str, message: Any) -> None:
     tf.compat.v1.add_to_collection(_ATTACHMENTS, attachment)
 
 
-def _library_dirs() -> tuple[str, ...]:
+@functools.lru_cache(maxsize=1)
+def _library_dirs() -> tuple[tuple[str, ...], str, str]:
     """Folders whose frames are never 'the publisher's line'."""
     import tensorflow
 
-    dirs = [os.path.dirname(tensorflow.__file__), os.path.dirname(os.path.dirname(__file__)),
-            sysconfig.get_paths()["stdlib"]]
+    dirs = [os.path.dirname(tensorflow.__file__), os.path.dirname(os.path.dirname(__file__))]
     for name in ("tf_keras", "keras"):
-        mod = sys.modules.get(name)
-        if mod is not None and getattr(mod, "__file__", None):
-            dirs.append(os.path.dirname(mod.__file__))
+        found = importlib.util.find_spec(name)  # locates without importing
+        if found is not None and found.origin:
+            dirs.append(os.path.dirname(found.origin))
     recipes = os.path.join(os.path.dirname(os.path.dirname(__file__)), "recipes")
-    return tuple(d + os.sep for d in dirs), recipes + os.sep
+    return (tuple(d + os.sep for d in dirs), recipes + os.sep,
+            sysconfig.get_paths()["stdlib"] + os.sep)
+
+
+def is_publisher_file(filename: str) -> bool:
+    """True for the publisher's own source files (hubpub's recipes count as publisher code)."""
+    skipped, recipes, stdlib = _library_dirs()
+    if filename.startswith("<"):
+        return False
+    if filename.startswith(recipes):
+        return True
+    if filename.startswith(stdlib) and "-packages" + os.sep not in filename:
+        return False
+    return not filename.startswith(skipped)
 
 
 def record_source_lines(graph: tf.Graph) -> dict[str, tuple[str, int]]:
     """``{node: (file, line)}``: the innermost frame of publisher code that created each op."""
-    skipped, recipes = _library_dirs()
     out: dict[str, tuple[str, int]] = {}
     for op in graph.get_operations():
         for frame in reversed(op.traceback):
-            filename = frame.filename
-            if filename.startswith(recipes) or not filename.startswith(skipped):
-                if not filename.startswith("<"):
-                    out[op.name] = (filename, frame.lineno)
+            if is_publisher_file(frame.filename):
+                out[op.name] = (frame.filename, frame.lineno)
                 break
     return out
 

@@ -1,0 +1,307 @@
+"""``hubpub build``: manifest -> spec -> checks -> export -> smoke test -> tarball -> report.
+
+Everything is staged in a private folder inside the output directory and moved into place
+only when every step succeeded, so a failed or interrupted build leaves ``--out`` as it was.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import platform
+import shutil
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from hubpub.errors import CheckFailure, ExportError, HubpubError
+from hubpub.manifest import Manifest
+from hubpub.publisher import import_callable, wrap_publisher_error
+
+__all__ = ["BuildResult", "Recipe", "build", "build_spec", "load_recipe"]
+
+log = logging.getLogger(__name__)
+
+# progress(step, done, total): the CLI shows it; None for library callers.
+Progress = Callable[[str, int | None, int | None], None]
+
+
+@dataclass
+class Recipe:
+    """What a weight source needs from a built-in recipe or from the manifest."""
+
+    module_fn: Callable[..., Any]
+    tags_and_args: list[tuple[set[str], dict[str, Any]]]
+    init_fn: Callable[[Any, Any], None] | None = None
+
+
+@dataclass
+class BuildResult:
+    out_dir: Path
+    tarball: Path
+    sha256: str
+    module_dir: Path
+    report: dict[str, Any]
+    findings: list[Any] = field(default_factory=list)
+
+
+def load_recipe(manifest: Manifest, progress: Progress | None = None) -> Recipe:
+    """The module_fn, its variants' arguments and an optional init_fn, from the manifest."""
+    if manifest.recipe is not None:
+        from hubpub.recipes import get_recipe
+
+        recipe = get_recipe(manifest.recipe, manifest.folder, manifest.variants,
+                            progress=(lambda done, total: progress("parse", done, total))
+                            if progress else None)
+        return Recipe(recipe.module_fn, recipe.tags_and_args, recipe.init_fn)
+    module_fn = import_callable(manifest.module_fn, manifest.folder, what="module_fn")
+    assets = {name: str(path) for name, path in manifest.assets.items()}
+    tags_and_args = [(set(v.tags), {**assets, **v.args}) for v in manifest.variants]
+    init_fn = None
+    if manifest.weights.source == "hook":
+        init_fn = import_callable(manifest.weights.hook, manifest.folder, what="weights.hook")
+    return Recipe(module_fn, tags_and_args, init_fn)
+
+
+def build_spec(manifest: Manifest, recipe: Recipe | None = None) -> Any:
+    """Run the publisher's module_fn for every variant; errors point at the publisher's line."""
+    from hubpub.spec.authoring import create_module_spec
+
+    recipe = recipe or load_recipe(manifest)
+    try:
+        return create_module_spec(recipe.module_fn, recipe.tags_and_args)
+    except HubpubError:
+        raise
+    except Exception as exc:  # publisher code failed: report its own file and line
+        raise wrap_publisher_error(exc, "module_fn raised") from exc
+
+
+def module_view(manifest: Manifest, spec: Any, *, path: str | None = None) -> Any:
+    """The read-only view the checks and docs work on, with the manifest's context."""
+    from hubpub.checks.graph import ModuleView
+
+    return ModuleView.from_saved_model(
+        spec.saved_model, source_lines=spec.source_lines, path=path or str(manifest.path),
+        metadata=manifest.metadata, claims=_claims(manifest),
+        checkpoint_path=_checkpoint_for_checks(manifest),
+        training_sources=manifest.training_sources,
+        manifest_lines=manifest.lines)
+
+
+def _claims(manifest: Manifest) -> dict[str, Any]:
+    return {name: (str(claim["schema"]) if isinstance(claim, dict) else claim)
+            for name, claim in manifest.signatures.items()}
+
+
+def _checkpoint_for_checks(manifest: Manifest) -> str | None:
+    weights = manifest.weights
+    if weights.source == "checkpoint":
+        return str(weights.checkpoint)
+    if weights.source == "training_dir":
+        from hubpub.spec.export import latest_checkpoint
+
+        try:
+            return latest_checkpoint(weights.training_dir)
+        except HubpubError:
+            return None
+    return None
+
+
+def run_checks(manifest: Manifest, view: Any) -> list[Any]:
+    from hubpub.checks.baseline import filter_new, load_baseline
+    from hubpub.checks.config import config_from_manifest
+    from hubpub.checks.engine import run_checks as run
+
+    config = config_from_manifest(manifest)
+    findings = run(view, config)
+    if config.baseline is not None:
+        findings = filter_new(findings, load_baseline(config.baseline))
+    return findings
+
+
+def _name_transform(manifest: Manifest) -> Callable[[str], str] | None:
+    weights = manifest.weights
+    if not weights.variable_map and not weights.scope:
+        return None
+    scope = (weights.scope.rstrip("/") + "/") if weights.scope else ""
+
+    def transform(name: str) -> str:
+        return weights.variable_map.get(name, scope + name)
+
+    return transform
+
+
+def export_weights(manifest: Manifest, spec: Any, recipe: Recipe, target: Path) -> None:
+    """Create the variables, fill them from the declared source, export the module."""
+    from hubpub.spec.export import export_spec, latest_checkpoint
+
+    weights = manifest.weights
+    checkpoint = None
+    if weights.source == "checkpoint":
+        checkpoint = str(weights.checkpoint)
+    elif weights.source == "training_dir":
+        checkpoint = latest_checkpoint(weights.training_dir)
+    init_fn = recipe.init_fn
+    if init_fn is not None and manifest.recipe is None:
+        hook = init_fn
+
+        def init_fn(module: Any, session: Any) -> None:
+            try:
+                hook(module, session)
+            except HubpubError:
+                raise
+            except Exception as exc:  # publisher hook failed
+                raise wrap_publisher_error(exc, "weights hook raised") from exc
+
+    export_spec(spec, target, checkpoint_path=checkpoint,
+                name_transform_fn=_name_transform(manifest), init_fn=init_fn)
+
+
+@contextmanager
+def _staging(out_dir: Path) -> Iterator[Path]:
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        stage = Path(tempfile.mkdtemp(prefix=".hubpub-build-", dir=out_dir))
+    except OSError as exc:
+        raise ExportError(f"cannot write to output directory {out_dir}: "
+                          f"{exc.strerror or exc}") from exc
+    try:
+        yield stage
+    finally:
+        shutil.rmtree(stage, ignore_errors=True)
+
+
+def _publish(stage: Path, out_dir: Path, names: list[str]) -> None:
+    """Move staged outputs into ``out_dir``; a replaced module folder is swapped, then removed."""
+    for name in names:
+        source, target = stage / name, out_dir / name
+        if source.is_dir() and target.exists():
+            old = stage / f".old-{name}"
+            os.replace(target, old)
+        os.replace(source, target)
+
+
+def _versions() -> dict[str, str]:
+    from hubpub import __version__
+    from hubpub._tf import tf
+
+    return {"hubpub": __version__, "tensorflow": tf.__version__,
+            "python": platform.python_version()}
+
+
+def _file_table(module_dir: Path) -> dict[str, dict[str, Any]]:
+    import hashlib
+
+    table = {}
+    for path in sorted(p for p in module_dir.rglob("*") if p.is_file()):
+        digest = hashlib.sha256()
+        with path.open("rb") as handle:
+            for chunk in iter(lambda: handle.read(1 << 20), b""):
+                digest.update(chunk)
+        table[path.relative_to(module_dir).as_posix()] = {
+            "bytes": path.stat().st_size, "sha256": digest.hexdigest()}
+    return table
+
+
+class _Timer:
+    def __init__(self, progress: Progress | None) -> None:
+        self.timings: dict[str, float] = {}
+        self._progress = progress
+
+    @contextmanager
+    def step(self, name: str) -> Iterator[None]:
+        if self._progress:
+            self._progress(name, None, None)
+        start = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.timings[name] = round(time.perf_counter() - start, 3)
+
+
+def build(manifest: Manifest, *, out_dir: Path | None = None, progress: Progress | None = None,
+          smoke: bool = True) -> BuildResult:
+    """Build, check, export, smoke-test, pack and document the module a manifest describes.
+
+    Raises CheckFailure (exit 1) when checks or the smoke test find errors, and other
+    HubpubErrors (exit 2) for bad input; ``out_dir`` is untouched in both cases.
+    """
+    from hubpub.checks.findings import Severity
+    from hubpub.package import pack, write_checksum
+    from hubpub.smoke import start_smoke_test
+
+    out_dir = Path(out_dir) if out_dir else manifest.output
+    timer = _Timer(progress)
+    base = f"{manifest.publisher}-{manifest.name}-{manifest.version}"
+    with timer.step("spec"):
+        recipe = load_recipe(manifest, progress)
+        spec = build_spec(manifest, recipe)
+        view = module_view(manifest, spec)
+    with timer.step("checks"):
+        findings = run_checks(manifest, view)
+    errors = [f for f in findings if f.severity >= Severity.ERROR and f.suppressed is None]
+    if errors:
+        raise CheckFailure(f"{len(errors)} check error(s); the module was not exported",
+                           findings=findings)
+    with _staging(out_dir) as stage:
+        module_dir = stage / base
+        with timer.step("export"):
+            export_weights(manifest, spec, recipe, module_dir)
+        smoke_run = start_smoke_test(module_dir) if smoke else None
+        with timer.step("pack"):
+            packed = pack(module_dir, stage / f"{base}.tar.gz",
+                          progress=(lambda done, total: progress("pack", done, total))
+                          if progress else None)
+            write_checksum(packed)
+        with timer.step("smoke test"):
+            smoke_result = smoke_run.wait() if smoke_run else None
+        if smoke_result is not None and not smoke_result.ok:
+            raise CheckFailure("smoke test failed:\n  " + "\n  ".join(smoke_result.problems),
+                               findings=findings)
+        report = _report(manifest, view, findings, module_dir, packed, smoke_result, timer)
+        written = [base, packed.path.name, packed.path.name + ".sha256", "build-report.json"]
+        with timer.step("docs"):
+            written += _write_docs(manifest, view, report, stage)
+        report["timings"] = timer.timings
+        (stage / "build-report.json").write_text(json.dumps(report, indent=2, sort_keys=False) + "\n")
+        _publish(stage, out_dir, written)
+    return BuildResult(out_dir, out_dir / packed.path.name, packed.sha256, out_dir / base,
+                       report, findings)
+
+
+def _report(manifest: Manifest, view: Any, findings: list[Any], module_dir: Path, packed: Any,
+            smoke_result: Any, timer: _Timer) -> dict[str, Any]:
+    from hubpub.summary import summarize
+
+    files = _file_table(module_dir)
+    return {
+        "handle": manifest.handle,
+        "version": manifest.version,
+        "tarball": {"file": packed.path.name, "bytes": packed.size, "sha256": packed.sha256},
+        "summary": summarize(view, files={k: v["bytes"] for k, v in files.items()}),
+        "checks": [f.to_json() for f in findings],
+        "smoke_test": smoke_result.to_json() if smoke_result is not None else None,
+        "files": files,
+        "timings": timer.timings,
+        "versions": _versions(),
+    }
+
+
+def _write_docs(manifest: Manifest, view: Any, report: dict[str, Any], stage: Path) -> list[str]:
+    """The Markdown page next to the tarball; returns the staged file names."""
+    try:
+        from hubpub.docs.render import render_docs
+    except ImportError:  # docs not available in this build of hubpub
+        return []
+    pages = render_docs(view, manifest, fmt="markdown", build_report=report)
+    names = []
+    for name, text in pages.items():
+        (stage / name).write_text(text)
+        names.append(name)
+    return names
+

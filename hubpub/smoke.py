@@ -1,0 +1,223 @@
+"""The smoke test: load an exported module in a fresh process and run every signature.
+
+Each variant is loaded twice, with ``hubpub.Module`` in a TF1 graph and with TF2's
+``tf.saved_model.load(dir, tags=[...])`` (what ``hub.load`` does), on inputs made from the
+declared dtypes and shapes. Inference variants must give the same outputs both ways.
+A fresh process proves the module stands alone: nothing of the building process leaks in.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+__all__ = ["SmokeResult", "SmokeRun", "run_smoke_test", "start_smoke_test"]
+
+BATCH = 2
+TIMEOUT_SECONDS = 1800
+
+
+@dataclass
+class SmokeResult:
+    problems: list[str] = field(default_factory=list)
+    signatures: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+    def to_json(self) -> dict[str, Any]:
+        return {"ok": self.ok, "problems": self.problems, "signatures": self.signatures}
+
+
+class SmokeRun:
+    """A smoke test running in a child process; ``wait()`` collects its result."""
+
+    def __init__(self, module_dir: Path) -> None:
+        self._process = subprocess.Popen(
+            [sys.executable, "-m", "hubpub.smoke", str(module_dir)],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+    def wait(self) -> SmokeResult:
+        try:
+            out, err = self._process.communicate(timeout=TIMEOUT_SECONDS)
+        except subprocess.TimeoutExpired:
+            self._process.kill()
+            return SmokeResult([f"smoke test did not finish in {TIMEOUT_SECONDS} s"])
+        try:
+            data = json.loads(out.strip().splitlines()[-1])
+        except (ValueError, IndexError):
+            tail = "\n".join(err.strip().splitlines()[-15:])
+            return SmokeResult([f"smoke test process failed (exit {self._process.returncode}):"
+                                f"\n{tail}"])
+        return SmokeResult(data["problems"], data["signatures"])
+
+
+def start_smoke_test(module_dir: Path) -> SmokeRun:
+    return SmokeRun(module_dir)
+
+
+# --- what runs in the child process ----------------------------------------------------------
+
+def _example_value(key: str, info: Any, image_size: list[int] | None, rng: Any) -> Any:
+    """A batch of plausible values for one signature input, as a TF value (built in-graph)."""
+    import numpy as np
+
+    from hubpub._tf import tf
+
+    shape = info.get_shape()
+    dims = [BATCH] if shape.rank is None else [
+        (BATCH if i == 0 else 8) if d is None else d for i, d in enumerate(shape.as_list())]
+    is_image = (key == "images" or (len(dims) == 4 and dims[-1] == 3)) and info.dtype.is_floating
+    if is_image and image_size and len(dims) == 4:
+        dims[1:3] = image_size
+    if info.is_sparse:
+        dense_shape = [BATCH, 8] if shape.rank is None else dims
+        indices = np.array([[i] + [0] * (len(dense_shape) - 1) for i in range(BATCH)], np.int64)
+        values = _dense_values(info.dtype, [BATCH], rng, image=False)
+        return tf.SparseTensor(indices, values, dense_shape)
+    if info.is_composite:
+        flat = _dense_values(info.dtype, [BATCH * 2], rng, image=False)
+        return tf.RaggedTensor.from_row_lengths(flat, [2] * BATCH)
+    return tf.constant(_dense_values(info.dtype, dims, rng, image=is_image))
+
+
+def _dense_values(dtype: Any, dims: list[int], rng: Any, *, image: bool) -> Any:
+    import numpy as np
+
+    words = np.array([b"the quick brown fox", b"hello world", b"", b"cat dog"], dtype=object)
+    size = int(np.prod(dims)) if dims else 1
+    if dtype.name == "string":
+        return np.resize(words, size).reshape(dims)
+    if dtype.is_floating:
+        values = rng.uniform(0, 1, size) if image else rng.standard_normal(size)
+        return values.astype(dtype.as_numpy_dtype).reshape(dims)
+    if dtype.is_bool:
+        return np.zeros(dims, bool)
+    return np.zeros(dims, dtype.as_numpy_dtype)
+
+
+def _tf1_outputs(module_dir: str, tags: frozenset, inputs: dict) -> dict[str, dict]:
+    from hubpub._tf import tf
+    from hubpub.module import Module
+
+    with tf.Graph().as_default():
+        module = Module(module_dir, tags=tags)
+        fetches = {name: module(inputs[name](), signature=name, as_dict=True)
+                   for name in module.get_signature_names()}
+        with tf.compat.v1.Session() as session:
+            session.run([tf.compat.v1.global_variables_initializer(),
+                         tf.compat.v1.tables_initializer()])
+            return session.run(fetches)
+
+
+def _tf2_outputs(module_dir: str, tags: frozenset, inputs: dict) -> dict[str, dict]:
+    from hubpub._tf import tf
+
+    loaded = tf.saved_model.load(module_dir, tags=sorted(tags))
+    out = {}
+    for name, function in loaded.signatures.items():
+        kwargs = {}
+        for key, value in inputs[name]().items():
+            if isinstance(value, tf.SparseTensor):
+                kwargs.update({f"{key}_indices": value.indices, f"{key}_values": value.values,
+                               f"{key}_dense_shape": value.dense_shape})
+            elif isinstance(value, tf.RaggedTensor):
+                for i, part in enumerate(tf.nest.flatten(value, expand_composites=True)):
+                    kwargs[f"{key}_component_{i}"] = part
+            else:
+                kwargs[key] = value
+        out[name] = {k: _numpy(v) for k, v in function(**kwargs).items()}
+    return out
+
+
+def _numpy(value: Any) -> Any:
+    return value.numpy() if hasattr(value, "numpy") else value
+
+
+def _describe(value: Any) -> dict[str, Any]:
+    import numpy as np
+
+    if hasattr(value, "values") and hasattr(value, "dense_shape"):
+        return {"kind": "sparse", "dense_shape": np.asarray(value.dense_shape).tolist()}
+    array = np.asarray(value)
+    return {"dtype": str(array.dtype), "shape": list(array.shape)}
+
+
+def _compare(name: str, variant: str, tf1: dict, tf2: dict, problems: list[str]) -> None:
+    import numpy as np
+
+    for key, value in tf1.items():
+        if key not in tf2:
+            problems.append(f"variant {variant} signature '{name}': output '{key}' missing "
+                            "when loaded with tf.saved_model.load")
+            continue
+        a, b = np.asarray(value), np.asarray(tf2[key])
+        if a.dtype.kind == "f" and not np.all(np.isfinite(a)):
+            problems.append(f"variant {variant} signature '{name}': output '{key}' has NaN/inf")
+        if a.shape != b.shape or (a.dtype.kind in "fiu" and not np.allclose(a, b, rtol=1e-4,
+                                                                            atol=1e-5)):
+            problems.append(f"variant {variant} signature '{name}': output '{key}' differs "
+                            "between hubpub.Module and tf.saved_model.load")
+
+
+def run_smoke_test(module_dir: str | Path) -> SmokeResult:
+    """Load every variant both ways and run every signature (in this process)."""
+    import numpy as np
+
+    from hubpub._tf import tf
+    from hubpub.spec.image import get_expected_image_size
+    from hubpub.spec.loading import load_module_spec
+
+    module_dir = str(module_dir)
+    result = SmokeResult()
+    spec = load_module_spec(module_dir)
+    for tags in spec.get_tags():
+        variant = "{" + ",".join(sorted(tags)) + "}"
+        inputs = {}
+        for name in spec.get_signature_names(tags):
+            infos = spec.get_input_info_dict(name, tags)
+            try:
+                size = get_expected_image_size(spec, name) if "images" in infos else None
+            except ValueError:
+                size = None
+
+            def make(infos: dict = infos, size: list | None = size, seed: int = len(inputs)) -> dict:
+                rng = np.random.default_rng(seed)
+                return {k: _example_value(k, info, size, rng) for k, info in sorted(infos.items())}
+
+            inputs[name] = make
+        try:
+            tf1 = _tf1_outputs(module_dir, tags, inputs)
+        except Exception as exc:  # the module is what is under test: report, don't crash
+            result.problems.append(f"variant {variant}: hubpub.Module failed: "
+                                   f"{type(exc).__name__}: {str(exc).splitlines()[0]}")
+            continue
+        try:
+            tf2 = _tf2_outputs(module_dir, tags, inputs)
+        except Exception as exc:
+            result.problems.append(f"variant {variant}: tf.saved_model.load failed: "
+                                   f"{type(exc).__name__}: {str(exc).splitlines()[0]}")
+            tf2 = None
+        for name, outputs in sorted(tf1.items()):
+            result.signatures.append({
+                "variant": sorted(tags), "signature": name,
+                "outputs": {k: _describe(v) for k, v in sorted(outputs.items())}})
+            if tf2 is not None and "train" not in tags:
+                _compare(name, variant, outputs, tf2.get(name, {}), result.problems)
+    return result
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    result = run_smoke_test(argv[0])
+    print(json.dumps(result.to_json()))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
