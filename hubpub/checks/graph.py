@@ -100,9 +100,27 @@ def _tensor_view(key: str, info: Any) -> TensorView:
     return TensorView(key, "dense", dtype, shape, (info.name,))
 
 
+def _branch_side(node: Any, function: str) -> str | None:
+    """Which branch ("then" or "else") of an ``If``/``StatelessIf`` node ``function`` is."""
+    if node.op not in ("If", "StatelessIf"):
+        return None
+    if node.attr["then_branch"].func.name == function:
+        return "then"
+    if node.attr["else_branch"].func.name == function:
+        return "else"
+    return None
+
+
 def node_name(tensor_or_op: str) -> str:
     """``"^a"``, ``"a:0"`` and ``"a"`` all name node ``a``."""
     return tensor_or_op.lstrip("^").split(":")[0]
+
+
+def _tensor(ref: str) -> str:
+    """Canonical tensor name of a node input: ``"a"`` is ``"a:0"``; ``"^a"`` stays a control edge."""
+    if ref.startswith("^") or ":" in ref:
+        return ref
+    return f"{ref}:0"
 
 
 class VariantView:
@@ -211,6 +229,28 @@ class VariantView:
             stack.extend(node_name(i) for i in self.nodes[name].input)
         return seen
 
+    def signature_nodes(self, signature: str) -> set[str]:
+        """Top-level nodes that run when a signature's outputs are computed.
+
+        The walk stops at the signature's input tensors: a consumer feeds those (``input_map``),
+        so whatever computes them inside the module never runs.
+        """
+        sig = self.signatures[signature]
+        fed = {_tensor(t) for view in sig.inputs.values() for t in view.tensor_names}
+        stack = [_tensor(t) for view in sig.outputs.values() for t in view.tensor_names]
+        seen: set[str] = set()
+        # Iterative: recursion overflows on 20,000-node graphs.
+        while stack:
+            ref = stack.pop()
+            if ref in fed:
+                continue
+            name = node_name(ref)
+            if name in seen or name not in self.nodes:
+                continue
+            seen.add(name)
+            stack.extend(_tensor(i) for i in self.nodes[name].input)
+        return seen
+
     def called_functions(self, node: Any) -> set[str]:
         """Names of library functions a node calls through any function-valued attr."""
         found = set()
@@ -243,6 +283,85 @@ class VariantView:
         """The value of a ``Const`` node as a Python scalar or numpy array."""
         value = tf.make_ndarray(node.attr["value"].tensor)
         return value.item() if value.size == 1 else value
+
+    # --- control flow ----------------------------------------------------------------
+    @functools.cached_property
+    def fed_nodes(self) -> frozenset[str]:
+        """Top-level nodes a consumer feeds: the nodes of every signature input tensor."""
+        return frozenset(node_name(t) for sig in self.signatures.values()
+                         for view in sig.inputs.values() for t in view.tensor_names)
+
+    @functools.cached_property
+    def function_callers(self) -> dict[str, list[str]]:
+        """Library function -> top-level nodes that call it, directly or through other functions.
+
+        Rules report a function-body finding at these nodes: only top-level nodes have the
+        publisher's source line.
+        """
+        out: dict[str, list[str]] = {}
+        for node in self.meta_graph.graph_def.node:
+            if self.called_functions(node):
+                for fname in sorted(self.reachable_functions([node.name])):
+                    out.setdefault(fname, []).append(node.name)
+        return out
+
+    @functools.cached_property
+    def _direct_calls(self) -> dict[str, list[tuple[str | None, Any]]]:
+        """Library function -> (calling function or None for top level, calling node)."""
+        out: dict[str, list[tuple[str | None, Any]]] = {}
+        for fname, node in self.iter_nodes():
+            for called in self.called_functions(node):
+                out.setdefault(called, []).append((fname, node))
+        return out
+
+    def static_bool(self, tensor: str) -> bool | None:
+        """The value a top-level boolean tensor always has, or None when fed or computed.
+
+        An unfed ``PlaceholderWithDefault`` counts as its default: ``hub.Module`` feeds only
+        signature inputs, so a publisher's ``is_training`` flag keeps its default in a consumer.
+        """
+        name, negate = node_name(tensor), False
+        seen: set[str] = set()
+        while name not in seen and name in self.nodes and name not in self.fed_nodes:
+            seen.add(name)
+            node = self.nodes[name]
+            if node.op == "Const":
+                value = self.const_value(node)
+                return None if not isinstance(value, (bool, int, float)) else bool(value) != negate
+            if node.op not in ("Identity", "PlaceholderWithDefault", "LogicalNot") or not node.input:
+                return None
+            negate ^= node.op == "LogicalNot"
+            name = node_name(node.input[0])
+        return None
+
+    def branch_taken(self, function: str) -> bool | None:
+        """Whether a library function runs when its top-level callers run, in this variant.
+
+        True when a caller always runs it (a call op, or an ``If``/``StatelessIf`` whose
+        predicate is static and selects it); False when nothing calls it or every caller is an
+        ``If`` that statically selects the other branch; None when it depends on a fed input
+        or on control flow inside another function body (not resolved).
+        """
+        return self._branch_taken(function, set())
+
+    def _branch_taken(self, function: str, seen: set[str]) -> bool | None:
+        if function in seen:
+            return None
+        seen.add(function)
+        verdicts: list[bool | None] = []
+        for caller_function, node in self._direct_calls.get(function, []):
+            branch = _branch_side(node, function)
+            if branch is None:
+                verdicts.append(True if caller_function is None
+                                else self._branch_taken(caller_function, seen))
+            elif caller_function is not None:
+                verdicts.append(None)
+            else:
+                predicate = self.static_bool(node.input[0])
+                verdicts.append(None if predicate is None else predicate == (branch == "then"))
+        if True in verdicts:
+            return True
+        return None if None in verdicts else False
 
     # --- locations -------------------------------------------------------------------
     def locate(self, node: str | None = None, *, signature: str | None = None) -> Location:

@@ -10,10 +10,32 @@ from __future__ import annotations
 from types import ModuleType
 
 # --- rule imports (one line per rule module) ---
+from hubpub.checks.rules import hub000_load_failure
+from hubpub.checks.rules import hub001_unused_suppression
+from hubpub.checks.rules import hub101_common_signature
+from hubpub.checks.rules import hub102_fixed_batch
+from hubpub.checks.rules import hub103_default_signature
+from hubpub.checks.rules import hub104_unfed_placeholder
+from hubpub.checks.rules import hub301_unsafe_ops
+from hubpub.checks.rules import hub302_unknown_ops
+from hubpub.checks.rules import hub303_leaked_paths
+from hubpub.checks.rules import hub401_tarball_layout
+from hubpub.checks.rules import hub402_unsupported_collections
 # --- end of rule imports ---
 
 _MODULES: tuple[ModuleType, ...] = (
     # --- registered rules (one line per rule module) ---
+    hub000_load_failure,
+    hub001_unused_suppression,
+    hub101_common_signature,
+    hub102_fixed_batch,
+    hub103_default_signature,
+    hub104_unfed_placeholder,
+    hub301_unsafe_ops,
+    hub302_unknown_ops,
+    hub303_leaked_paths,
+    hub401_tarball_layout,
+    hub402_unsupported_collections,
     # --- end of registered rules ---
 )
 

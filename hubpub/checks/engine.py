@@ -1,0 +1,87 @@
+"""Runs the selected rules over a module view and turns their hits into findings.
+
+Rules only say what they saw (``Hit``); the engine stamps each hit with the rule's code and
+its configured severity, then applies the manifest's suppressions. Policy therefore lives in
+one place and a rule cannot get it wrong. No TensorFlow import here: the view is built by the
+caller (``hubpub.checks.target``).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import replace
+from types import MappingProxyType
+from typing import TYPE_CHECKING
+
+from hubpub.checks import rules as registry
+from hubpub.checks.config import LOAD_FAILURE, UNUSED_SUPPRESSION, LintConfig
+from hubpub.checks.findings import Finding, Location, Severity
+from hubpub.errors import HubpubError
+
+if TYPE_CHECKING:
+    from hubpub.checks.graph import ModuleView
+
+__all__ = ["apply_suppressions", "load_failure", "run_checks"]
+
+LOG = logging.getLogger(__name__)
+
+
+def run_checks(view: ModuleView, config: LintConfig) -> list[Finding]:
+    """Every finding of the selected rules, suppressed ones marked, sorted by location."""
+    findings = []
+    for code, rule in sorted(registry.RULES.items()):
+        if not config.is_selected(code):
+            LOG.debug("%s not selected", code)
+            continue
+        severity = config.severity(rule)
+        # Read-only, so a rule cannot change what the next rule (or test) sees.
+        options = MappingProxyType(config.options_for(rule))
+        findings.extend(Finding(code, severity, hit.message, hit.location)
+                        for hit in rule.check(view, options))
+    return sorted(apply_suppressions(findings, config), key=Finding.sort_key)
+
+
+def apply_suppressions(findings: Sequence[Finding], config: LintConfig) -> list[Finding]:
+    """Mark suppressed findings with their reason and report suppressions that matched nothing.
+
+    A suppression whose rule did not run (not selected) is not reported as unused: it had no
+    chance to match.
+    """
+    used: set[int] = set()
+    out = []
+    for finding in findings:
+        if finding.code != LOAD_FAILURE:
+            index = next((i for i, s in enumerate(config.suppressions) if s.matches(finding)),
+                         None)
+            if index is not None:
+                used.add(index)
+                LOG.debug("%s at %s suppressed: %s", finding.code,
+                          finding.location.describe(), config.suppressions[index].reason)
+                finding = replace(finding, suppressed=config.suppressions[index].reason)
+        out.append(finding)
+    if config.is_selected(UNUSED_SUPPRESSION):
+        severity = config.severity(registry.get(UNUSED_SUPPRESSION))
+        for i, suppression in enumerate(config.suppressions):
+            if i in used or not config.is_selected(suppression.code):
+                continue
+            out.append(Finding(
+                UNUSED_SUPPRESSION, severity,
+                f"suppression of {suppression.describe()} matched no finding; delete it "
+                f"(reason given: {suppression.reason!r})",
+                suppression.location))
+    return out
+
+
+def load_failure(error: HubpubError, target: str) -> Finding:
+    """HUB000 for a target that could not be loaded, built or parsed (never suppressed).
+
+    Errors from the publisher's code carry its file and line; an archive error its member.
+    """
+    source, line = getattr(error, "path", None), getattr(error, "line", None)
+    message = str(error)
+    if source and line and message.startswith(f"{source}:{line}: "):
+        message = message[len(f"{source}:{line}: "):]
+    location = Location(path=target, source=source if line else None, line=line,
+                        member=getattr(error, "member", None))
+    return Finding(LOAD_FAILURE, Severity.ERROR, message, location)

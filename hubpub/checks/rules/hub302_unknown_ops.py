@@ -1,0 +1,61 @@
+"""The module uses ops that the installed TensorFlow does not know.
+
+What: an op type, at the top level of a variant or inside one of its library functions, that
+is neither registered in this TensorFlow's op registry nor the name of a function defined in
+the graph's own library. One finding per op type and variant, pointing at its first node.
+
+Why: a consumer's TensorFlow must know every op to import the graph. Custom ops (compiled
+kernels loaded with `tf.load_op_library`) and ops of a newer or patched TensorFlow make
+`hub.Module`, `hub.load` and `tf.saved_model.load` fail with "Op type not registered", unless
+every consumer first loads the same shared library built for their exact TensorFlow.
+
+Example: a module built with a `ZeroOut` op from a custom `.so`: `op type 'ZeroOut' (node
+'zero_out') is not registered in TensorFlow 2.21.0`.
+
+Fix: rebuild the module from standard TensorFlow ops. If the custom op is unavoidable,
+publish its library with the module, document how to load it, and suppress this finding with
+that reason. Lint with the oldest TensorFlow version you support.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from typing import TYPE_CHECKING, Any
+
+from hubpub.checks.findings import Hit, Location, Severity
+
+if TYPE_CHECKING:
+    from hubpub.checks.graph import ModuleView
+
+CODE = "HUB302"
+NAME = "unknown-ops"
+SEVERITY = Severity.ERROR
+OPTIONS: dict[str, type] = {}
+DEFAULTS: dict[str, Any] = {}
+
+
+def check(module: ModuleView, options: Mapping[str, Any]) -> Iterator[Hit]:
+    # Imported here: the rule registry (and `hubpub rules`) must not import TensorFlow.
+    from hubpub._tf import tf
+    from tensorflow.python.framework import op_def_registry
+
+    for variant in module.variants:
+        first: dict[str, tuple[str | None, str]] = {}  # op -> (function, node) first seen
+        counts: dict[str, int] = {}
+        for function, node in variant.iter_nodes():
+            if node.op in variant.functions:
+                continue
+            counts[node.op] = counts.get(node.op, 0) + 1
+            first.setdefault(node.op, (function, node.name))
+        for op in sorted(first):
+            if op_def_registry.get(op) is not None:
+                continue
+            function, name = first[op]
+            more = f", {counts[op]} nodes" if counts[op] > 1 else ""
+            where = f"node '{name}'" + (f" in function '{function}'" if function else "")
+            location = (variant.locate(name) if function is None else
+                        Location(path=variant.path, variant=variant.tags,
+                                 node=f"{function}/{name}"))
+            yield Hit(f"op type '{op}' ({where}{more}) is not registered in TensorFlow "
+                      f"{tf.__version__}: consumers cannot load this module without the "
+                      f"library that defines it", location)
