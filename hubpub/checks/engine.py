@@ -12,17 +12,17 @@ import logging
 from collections.abc import Sequence
 from dataclasses import replace
 from types import MappingProxyType
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from hubpub.checks import rules as registry
 from hubpub.checks.config import LOAD_FAILURE, UNUSED_SUPPRESSION, LintConfig
 from hubpub.checks.findings import Finding, Location, Severity
-from hubpub.errors import HubpubError
+from hubpub.errors import HubpubError, ModuleFormatError, PublisherCodeError, SpecError
 
 if TYPE_CHECKING:
     from hubpub.checks.graph import ModuleView
 
-__all__ = ["apply_suppressions", "load_failure", "run_checks"]
+__all__ = ["apply_suppressions", "lint_target", "load_failure", "run_checks"]
 
 LOG = logging.getLogger(__name__)
 
@@ -85,3 +85,19 @@ def load_failure(error: HubpubError, target: str) -> Finding:
     location = Location(path=target, source=source if line else None, line=line,
                         member=getattr(error, "member", None))
     return Finding(LOAD_FAILURE, Severity.ERROR, message, location)
+
+
+def lint_target(target: str, config: LintConfig, *, manifest: Any = None) -> list[Finding]:
+    """Load TARGET and run the checks; a target that cannot be loaded gives HUB000.
+
+    HandleError (TARGET does not exist) and ManifestError (a malformed manifest) propagate:
+    those are input errors (exit 2), not findings about a module.
+    """
+    from hubpub.checks.target import load_view
+
+    try:
+        view = load_view(target, manifest=manifest)
+    except (ModuleFormatError, PublisherCodeError, SpecError) as exc:
+        LOG.debug("%s could not be loaded: %s", target, exc)
+        return [load_failure(exc, target)]
+    return run_checks(view, config)

@@ -1,14 +1,132 @@
-"""`hubpub lint` (not implemented yet)."""
+"""``hubpub lint TARGET``: check a manifest, module directory, tarball or URL against the rules.
+
+Exit codes: 0 no finding at or above ``--fail-on``; 1 there is one (see ``exit_code_for``);
+2 usage or input error: bad flags, a malformed manifest, a TARGET that does not exist. A
+module that exists but cannot be loaded (corrupt protos, hostile tarball, module_fn raising)
+is reported as finding HUB000, in the chosen format, and exits 1.
+"""
 
 from __future__ import annotations
 
 import argparse
+import os
+import sys
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+
+from hubpub.checks.findings import Finding, Severity
+from hubpub.errors import ExportError
+
+__all__ = ["exit_code_for", "register", "run"]
+
+FORMATS = ("text", "json", "sarif", "github")
+
+
+def exit_code_for(findings: Sequence[Finding], fail_on: Severity) -> int:
+    """The whole exit policy of a lint: 1 when an unsuppressed finding is at or above
+    ``fail_on``, else 0. Suppressed findings never fail; baselined ones were already removed;
+    HUB000 is an error, so it fails at either threshold."""
+    failing = [f for f in findings if f.suppressed is None and f.severity >= fail_on]
+    return 1 if failing else 0
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("lint", help="(not implemented yet)")
+    p = sub.add_parser(
+        "lint", help="check a module against the TF1 Hub publisher rules",
+        description="Check a manifest (the spec is built in memory, nothing is exported), a "
+                    "module directory, a .tar.gz or a URL. Exit 0: clean; 1: findings at or "
+                    "above --fail-on; 2: usage or input error.")
+    p.add_argument("target", metavar="TARGET",
+                   help="hubpub.yaml, a module directory, a module .tar.gz or a URL")
+    p.add_argument("--format", choices=FORMATS, default="text", help="report format (text)")
+    p.add_argument("--fail-on", choices=("error", "warning"), default="error",
+                   help="lowest severity that makes the exit code 1 (error)")
+    p.add_argument("--select", action="append", metavar="CODES",
+                   help="run only rules with these code prefixes, comma-separated (replaces "
+                        "the manifest's lint.select)")
+    p.add_argument("--ignore", action="append", metavar="CODES",
+                   help="skip rules with these code prefixes (replaces lint.ignore)")
+    p.add_argument("--severity", action="append", default=[], metavar="CODE=LEVEL",
+                   help="report CODE as error or warning; repeatable")
+    p.add_argument("--option", action="append", default=[], metavar="CODE.NAME=VALUE",
+                   help="set a rule option, e.g. HUB301.allow=PrintV2; repeatable")
+    p.add_argument("--baseline", type=Path, metavar="FILE",
+                   help="report only findings that are not recorded in FILE")
+    p.add_argument("--write-baseline", type=Path, metavar="FILE",
+                   help="record the current findings in FILE and exit 0 unless HUB000")
+    p.add_argument("--output", type=Path, metavar="FILE",
+                   help="write the report to FILE instead of standard output")
+    p.add_argument("--color", choices=("auto", "always", "never"), default="auto",
+                   help="colour text output (auto: on a terminal when NO_COLOR is unset)")
     p.set_defaults(run=run)
 
 
+def _codes(values: Sequence[str] | None) -> list[str] | None:
+    if values is None:
+        return None
+    return [code.strip() for value in values for code in value.split(",") if code.strip()]
+
+
+def _use_color(args: argparse.Namespace) -> bool:
+    if args.format != "text" or args.output is not None or args.color == "never":
+        return False
+    if args.color == "always":
+        return True
+    return sys.stdout.isatty() and not os.environ.get("NO_COLOR")
+
+
 def run(args: argparse.Namespace) -> int:
-    raise NotImplementedError("hubpub lint")
+    from hubpub.checks.baseline import filter_new, load_baseline, write_baseline
+    from hubpub.checks.config import LintConfig, config_from_manifest, with_overrides
+    from hubpub.checks.engine import lint_target
+    from hubpub.checks.target import is_manifest
+    from hubpub.reporters import REPORTERS
+    from hubpub.reporters.text import summary_counts
+
+    manifest = None
+    config = LintConfig()
+    if is_manifest(args.target):
+        from hubpub.manifest import load_manifest
+
+        manifest = load_manifest(args.target)
+        config = config_from_manifest(manifest)
+    config = with_overrides(config, select=_codes(args.select), ignore=_codes(args.ignore),
+                            severity=args.severity, option=args.option, baseline=args.baseline)
+
+    findings = lint_target(args.target, config, manifest=manifest)
+    if args.write_baseline is not None:
+        count = write_baseline(args.write_baseline, findings)
+        print(f"hubpub: recorded {count} finding{'s' * (count != 1)} in {args.write_baseline}",
+              file=sys.stderr)
+        findings = filter_new(findings, load_baseline(args.write_baseline))
+    elif config.baseline is not None:
+        findings = filter_new(findings, load_baseline(config.baseline))
+
+    report = REPORTERS[args.format](findings, target=args.target, color=_use_color(args),
+                                    root=Path.cwd())
+    if args.output is None:
+        sys.stdout.write(report)
+    else:
+        _write(args.output, report)
+        counts = summary_counts(findings)
+        print(f"hubpub: {counts['errors']} errors, {counts['warnings']} warnings "
+              f"({counts['suppressed']} suppressed); {args.format} report in {args.output}",
+              file=sys.stderr)
+    return exit_code_for(findings, Severity.parse(args.fail_on))
+
+
+def _write(path: Path, text: str) -> None:
+    """Atomically: a failed write leaves an existing report untouched."""
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp",
+                                   dir=path.parent if str(path.parent) else ".")
+    except OSError as exc:
+        raise ExportError(f"cannot write {path}: {exc.strerror}") from exc
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as out:
+            out.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
