@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import functools
 import importlib.util
+import contextlib
+import logging
 import os
 import re
 import sys
 import sysconfig
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any
 
 from hubpub._tf import tf
@@ -21,6 +23,8 @@ from hubpub.spec.protos import ModuleAttachment
 from hubpub.spec.tensor_info import build_tensor_info, components
 
 __all__ = ["add_signature", "attach_message", "create_module_spec"]
+
+log = logging.getLogger(__name__)
 
 _SIGNATURES = ("__hubpub_signatures",)
 _ATTACHMENTS = ("__hubpub_attachments",)
@@ -117,8 +121,10 @@ def build_variant(module_fn: Callable[..., Any], tags: Iterable[str], args: Mapp
     """Run ``module_fn(**args)`` in a fresh graph; return its MetaGraphDef and source lines."""
     graph = tf.Graph()
     with graph.as_default():
-        with tf.compat.v1.variable_scope("", use_resource=True):
+        with tf.compat.v1.variable_scope("", use_resource=True), \
+                _track_keras_layers() as keras_layers:
             module_fn(**args)
+        _fill_keras_collections(graph, keras_layers, tags)
         for key in drop_collections:
             del graph.get_collection_ref(key)[:]
         signatures = graph.get_collection(_SIGNATURES)
@@ -138,6 +144,94 @@ def build_variant(module_fn: Callable[..., Any], tags: Iterable[str], args: Mapp
             by_key[attachment.key] = attachment.SerializeToString()
         meta.collection_def[ATTACHMENTS_COLLECTION].bytes_list.value.extend(by_key.values())
     return meta, lines
+
+
+@contextlib.contextmanager
+def _track_keras_layers() -> Iterator[list[Any]]:
+    """Collect the tf_keras layers that create variables while module_fn runs.
+
+    In graph mode tf_keras layers keep their update ops and regularization losses on the layer
+    (``layer.updates``, ``layer.losses``) instead of in the UPDATE_OPS and REGULARIZATION_LOSSES
+    collections that hub.Module imports. Nothing in the graph links a variable to its layer,
+    so the layer is taken from the ``add_weight`` frame that creates the variable.
+    """
+    layers: list[Any] = []
+
+    def creator(next_creator: Callable[..., Any], **kwargs: Any) -> Any:
+        layer = _keras_layer_adding_weight(sys._getframe(1))
+        if layer is not None and all(layer is not seen for seen in layers):
+            layers.append(layer)
+        return next_creator(**kwargs)
+
+    with tf.compat.v1.variable_creator_scope(creator):
+        yield layers
+
+
+def _keras_layer_adding_weight(frame: Any) -> Any:
+    tf_keras = sys.modules.get("tf_keras")
+    if tf_keras is None:
+        return None
+    for _ in range(40):  # add_weight sits a few frames above the creator; stop well before
+        if frame is None:
+            return None
+        if frame.f_code.co_name == "add_weight":
+            layer = frame.f_locals.get("self")
+            # tf.compat.v1.layers fill the collections themselves.
+            if isinstance(layer, tf_keras.layers.Layer) and not isinstance(
+                    layer, tf.compat.v1.layers.Layer):
+                return layer
+        frame = frame.f_back
+    return None
+
+
+def _fill_keras_collections(graph: tf.Graph, layers: list[Any], tags: Iterable[str]) -> None:
+    """Add tf_keras layers' updates and weight losses to UPDATE_OPS / REGULARIZATION_LOSSES."""
+    keys = tf.compat.v1.GraphKeys
+    updates = graph.get_collection_ref(keys.UPDATE_OPS)
+    losses = graph.get_collection_ref(keys.REGULARIZATION_LOSSES)
+    added_updates, added_losses, skipped = [], [], []
+    # Compared by name: Tensor.__eq__ may build an op instead of testing identity.
+    known = {getattr(x, "name", None) for x in [*updates, *losses]}
+    for layer in layers:
+        for update in layer.updates:  # may build ops: stay in the variant's graph
+            op = getattr(update, "op", update)
+            if op.name not in known:
+                updates.append(op)
+                known.add(op.name)
+                added_updates.append(op.name)
+        for loss in layer.losses:
+            if loss.name in known:
+                continue
+            known.add(loss.name)
+            if _depends_on_placeholder(loss):
+                skipped.append(loss.name)  # e.g. activity regularization: needs the inputs
+                continue
+            losses.append(loss)
+            added_losses.append(loss.name)
+    if added_updates or added_losses:
+        log.warning(
+            "tf_keras layers in graph mode fill neither UPDATE_OPS nor REGULARIZATION_LOSSES; "
+            "hubpub added %d update op(s) %s to UPDATE_OPS and %d loss(es) %s to "
+            "REGULARIZATION_LOSSES (variant %s), so that hub.Module(trainable=True) imports "
+            "them. Use tf.compat.v1.layers to fill them yourself.",
+            len(added_updates), added_updates, len(added_losses), added_losses, sorted(tags))
+    if skipped:
+        log.warning("tf_keras layer losses %s depend on the module's inputs and were not added "
+                    "to REGULARIZATION_LOSSES (variant %s): a module's regularization losses "
+                    "must depend on its variables only.", skipped, sorted(tags))
+
+
+def _depends_on_placeholder(tensor: tf.Tensor) -> bool:
+    seen, stack = set(), [tensor.op]  # iterative: deep graphs overflow recursion
+    while stack:
+        op = stack.pop()
+        if op.type == "Placeholder":
+            return True
+        for parent in [t.op for t in op.inputs] + list(op.control_inputs):
+            if parent not in seen:
+                seen.add(parent)
+                stack.append(parent)
+    return False
 
 
 def _check_inputs_are_placeholders(placeholder_ops: Mapping[str, Mapping[str, list]],
