@@ -212,7 +212,7 @@ BAD = [
         HEAD + "lint:\n  select: [HUB2, E501]\n  severity: {HUB20: error, HUB201: fatal}\n",
         ("module.py",),
         ["manifest.yaml:6:18: lint.select[1] 'E501' must be a rule code or code prefix such as "
-         "HUB2 or HUB203",
+         "HUB, HUB2 or HUB203",
          "manifest.yaml:7:14: lint.severity: key 'HUB20' must be a rule code such as HUB203",
          "manifest.yaml:7:36: lint.severity.HUB201 must be error or warning, not 'fatal'"],
         id="lint-codes"),
@@ -433,8 +433,8 @@ metadata:
   learning_rate_note: "use 1e-4"
   x-team: vision
 lint:
-  select: [HUB1, HUB2]
-  ignore: [HUB102]
+  select: [HUB]
+  ignore: [HUB102, HUB3]
   severity: {HUB201: error}
   options: {HUB203: {max_momentum: 0.99}}
   suppress:
