@@ -102,14 +102,19 @@ def run(args: argparse.Namespace) -> int:
 
 # --- reading the target ----------------------------------------------------------------------
 def _from_manifest(path: Path) -> tuple[dict[str, Any], Any, Any, str, Path | None]:
-    """Summary, metadata, build report, default usage handle and docs.out of a manifest."""
+    """Summary, metadata, build report, default usage handle and docs.out of a manifest.
+
+    The last build's module (its directory, else its tarball) is what gets documented; with no
+    build output the spec is built in memory, which runs the publisher's module_fn.
+    """
     from hubpub.docs.meta import DocMeta
     from hubpub.docs.render import default_handle, tarball_facts
     from hubpub.manifest import load_manifest
 
     manifest = load_manifest(path)
     meta = DocMeta.from_manifest(manifest)
-    report_path = Path(manifest.output) / "build-report.json"
+    output = Path(manifest.output)
+    report_path = output / "build-report.json"
     report = None
     if report_path.is_file():
         try:
@@ -118,8 +123,11 @@ def _from_manifest(path: Path) -> tuple[dict[str, Any], Any, Any, str, Path | No
             raise HubpubError(f"{report_path}:{exc.lineno}:{exc.colno}: not valid JSON "
                               f"({exc.msg}); rebuild with `hubpub build {path}`") from exc
     facts = tarball_facts(report)
-    tarball = Path(manifest.output) / (facts["name"] if facts else default_handle(meta))
-    if tarball.is_file():
+    tarball = output / (facts["name"] if facts else default_handle(meta))
+    module_dir = output / tarball.name.removesuffix(".tar.gz")
+    if (module_dir / "saved_model.pb").is_file():
+        summary = _summary_of_directory(module_dir, str(module_dir))
+    elif tarball.is_file():
         summary = _summary_of_tarball(tarball)
     else:
         summary = _summary_of_spec(manifest)
@@ -130,13 +138,10 @@ def _from_manifest(path: Path) -> tuple[dict[str, Any], Any, Any, str, Path | No
 
 
 def _summary_of_spec(manifest: Any) -> dict[str, Any]:
-    from hubpub.build import build_spec
-    from hubpub.checks.graph import ModuleView
+    from hubpub.build import build_spec, module_view
     from hubpub.summary import summarize
 
-    spec = build_spec(manifest)
-    return summarize(ModuleView.from_saved_model(spec.saved_model, source_lines=spec.source_lines,
-                                                 path=str(manifest.path)))
+    return summarize(module_view(manifest, build_spec(manifest)))
 
 
 def _summary_of_directory(module_dir: Path, label: str) -> dict[str, Any]:
@@ -148,10 +153,10 @@ def _summary_of_directory(module_dir: Path, label: str) -> dict[str, Any]:
 
 
 def _summary_of_tarball(tarball: Path) -> dict[str, Any]:
-    from hubpub.archive import unpacked
+    from hubpub.archive import find_module_root, unpacked
 
-    with unpacked(tarball) as module_dir:
-        return _summary_of_directory(Path(module_dir), str(tarball))
+    with unpacked(tarball) as folder:
+        return _summary_of_directory(find_module_root(folder), str(tarball))
 
 
 def _summary_of_module(target: str) -> dict[str, Any]:

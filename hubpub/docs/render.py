@@ -113,14 +113,13 @@ def default_handle(meta: DocMeta) -> str:
 def tarball_facts(build_report: Mapping[str, Any] | None) -> dict[str, Any] | None:
     """``{name, size, sha256}`` of the built tarball from ``build-report.json``.
 
-    Reads ``report["tarball"]`` with ``path`` or ``name``, ``size`` (bytes) and ``sha256``;
-    returns None when the report has no complete entry.
+    Reads ``report["tarball"]``: ``file`` (its name), ``bytes`` and ``sha256``, as
+    ``hubpub build`` writes them; returns None when the report has no complete entry.
     """
     entry = (build_report or {}).get("tarball")
     if not isinstance(entry, Mapping):
         return None
-    name = entry.get("name") or entry.get("path")
-    size, sha256 = entry.get("size"), entry.get("sha256")
+    name, size, sha256 = entry.get("file"), entry.get("bytes"), entry.get("sha256")
     if not name or size is None or not sha256:
         return None
     return {"name": Path(str(name)).name, "size": int(size), "sha256": str(sha256)}
