@@ -26,9 +26,14 @@ def run(args: argparse.Namespace) -> int:
 
     manifest = load_manifest(args.manifest)  # before TensorFlow: a typo fails fast
     from hubpub.build import build
-    from hubpub.commands._console import StepProgress
+    from hubpub.commands._console import StepProgress, use_colour
     from hubpub.errors import CheckFailure
-    from hubpub.reporters import render
+    from hubpub.reporters.text import render_text
+
+    def report(findings: list) -> None:
+        if findings:
+            sys.stderr.write(render_text(findings, target=str(args.manifest),
+                                         color=use_colour(sys.stderr), root=Path.cwd()))
 
     progress = StepProgress(sys.stderr, quiet=args.quiet)
     try:
@@ -36,12 +41,10 @@ def run(args: argparse.Namespace) -> int:
                        smoke=not args.no_smoke_test)
     except CheckFailure as failure:
         progress.finish()
-        if failure.findings:
-            print(render("text", failure.findings, target=str(args.manifest)), file=sys.stderr)
+        report(failure.findings)
         raise
     progress.finish()
-    if result.findings:
-        print(render("text", result.findings, target=str(args.manifest)), file=sys.stderr)
+    report(result.findings)
     print(f"built {result.tarball} ({result.report['tarball']['bytes']:,} bytes)")
     print(f"sha256 {result.sha256}")
     return 0
