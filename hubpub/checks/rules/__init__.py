@@ -16,6 +16,17 @@ from hubpub.checks.rules import hub101_common_signature
 from hubpub.checks.rules import hub102_fixed_batch
 from hubpub.checks.rules import hub103_default_signature
 from hubpub.checks.rules import hub104_unfed_placeholder
+from hubpub.checks.rules import hub201_regularization_losses
+from hubpub.checks.rules import hub202_optimizer_regularization
+from hubpub.checks.rules import hub203_batchnorm_momentum
+from hubpub.checks.rules import hub204_dropout_outside_train
+from hubpub.checks.rules import hub205_no_train_variant
+from hubpub.checks.rules import hub206_batchnorm_updates
+from hubpub.checks.rules import hub207_fine_tunable_without_trainables
+from hubpub.checks.rules import hub208_optimizer_state
+from hubpub.checks.rules import hub209_regularization_input
+from hubpub.checks.rules import hub210_dropout_rate
+from hubpub.checks.rules import hub211_batchnorm_training_in_inference
 from hubpub.checks.rules import hub301_unsafe_ops
 from hubpub.checks.rules import hub302_unknown_ops
 from hubpub.checks.rules import hub303_leaked_paths
@@ -31,6 +42,17 @@ _MODULES: tuple[ModuleType, ...] = (
     hub102_fixed_batch,
     hub103_default_signature,
     hub104_unfed_placeholder,
+    hub201_regularization_losses,
+    hub202_optimizer_regularization,
+    hub203_batchnorm_momentum,
+    hub204_dropout_outside_train,
+    hub205_no_train_variant,
+    hub206_batchnorm_updates,
+    hub207_fine_tunable_without_trainables,
+    hub208_optimizer_state,
+    hub209_regularization_input,
+    hub210_dropout_rate,
+    hub211_batchnorm_training_in_inference,
     hub301_unsafe_ops,
     hub302_unknown_ops,
     hub303_leaked_paths,
