@@ -79,11 +79,14 @@ class Module:
         with tf.compat.v1.variable_scope(None, default_name=name,
                                          auxiliary_name_scope=False) as scope:
             self._scope = scope.name
-        if self._graph.unique_name(self._scope, mark_as_used=False) != self._scope:
-            raise RuntimeError(f"variable_scope {self._scope}/ was unused but the corresponding "
-                               "name_scope was already taken.")
         self._name = self._scope.rsplit("/", 1)[-1]
         parent = self._scope.rsplit("/", 1)[0] + "/" if "/" in self._scope else ""
+        # unique_name() is relative to the current name scope: ask from the scope's parent.
+        with self._graph.name_scope(parent or None):
+            free = self._graph.unique_name(self._name, mark_as_used=False)
+        if free != self._scope:
+            raise RuntimeError(f"variable_scope {self._scope}/ was unused but the corresponding "
+                               "name_scope was already taken.")
         with tf.control_dependencies(None), self._graph.name_scope(parent or None):
             self._state_map = self._import_state()
         self._variable_map = self._build_variable_map()
