@@ -1,0 +1,115 @@
+"""HUB301: file-system and Python ops that run when a signature is called."""
+
+from __future__ import annotations
+
+import pytest
+
+from hubpub._tf import tf
+from hubpub.checks.config import LintConfig, with_overrides
+from tests.checks.lintmodules import lint, raw_saved_model, write_module
+
+v1 = tf.compat.v1
+
+
+def reads_a_file():
+    x = v1.placeholder(tf.float32, [None], name="x")
+    contents = tf.io.read_file("labels.txt", name="read_labels")
+    size = tf.cast(tf.strings.length(contents), tf.float32)
+    return {"default": ({"default": x}, {"default": x + size}),
+            "clean": ({"default": x}, {"default": 2.0 * x})}
+
+
+def reads_a_file_in_a_branch():
+    x = v1.placeholder(tf.float32, [None], name="x")
+    flag = v1.placeholder_with_default(False, [], name="flag")
+    y = tf.cond(flag, lambda: x + tf.cast(tf.strings.length(tf.io.read_file("a.txt")), tf.float32),
+                lambda: x)
+    return {"default": ({"default": x}, {"default": y})}
+
+
+def runs_python():
+    x = v1.placeholder(tf.float32, [None], name="x")
+    y = v1.py_func(lambda a: a * 2, [x], tf.float32, name="double_in_python")
+    return {"default": ({"default": x}, {"default": y})}
+
+
+def table_initializers(vocab: str, *, as_asset: bool):
+    def graph_fn():
+        words = v1.placeholder(tf.string, [None], name="words")
+        # A constant file name becomes an asset; a computed one does not.
+        filename = vocab if as_asset else tf.strings.join([vocab, ""], name="computed_name")
+        table = tf.lookup.StaticHashTable(
+            tf.lookup.TextFileInitializer(filename, tf.string, tf.lookup.TextFileIndex.WHOLE_LINE,
+                                          tf.int64, tf.lookup.TextFileIndex.LINE_NUMBER),
+            default_value=-1)
+        # Made reachable on purpose: the initializer runs before each lookup.
+        with tf.control_dependencies([v1.tables_initializer()]):
+            ids = table.lookup(words)
+        return {"default": ({"default": words}, {"default": ids})}
+    return graph_fn
+
+
+def saves_variables():
+    x = v1.placeholder(tf.float32, [None], name="x")
+    w = v1.get_variable("w", [], initializer=v1.ones_initializer())
+    v1.train.Saver([w])  # SaveV2 / RestoreV2 exist, but no output reaches them
+    return {"default": ({"default": x}, {"default": w * x})}
+
+
+@pytest.fixture(scope="module")
+def modules(tmp_path_factory):
+    root = tmp_path_factory.mktemp("hub301")
+    vocab = root / "vocab.txt"
+    vocab.write_text("a\nb\n")
+    made = {name: write_module(root / name, raw_saved_model((fn, ()))) for name, fn in {
+        "read_file": reads_a_file, "branch": reads_a_file_in_a_branch, "python": runs_python,
+        "saver": saves_variables,
+        "asset_table": table_initializers(str(vocab), as_asset=True),
+        "file_table": table_initializers(str(vocab), as_asset=False)}.items()}
+    return made
+
+
+@pytest.mark.slow
+def test_read_file_reachable_from_one_signature(modules):
+    [finding] = lint(modules["read_file"], codes=["HUB301"])
+    assert finding.message == ("op ReadFile (node 'read_labels') runs when signature 'default' "
+                               "is called: it reads or writes files at run time")
+    assert (finding.location.signature, finding.location.node) == ("default", "read_labels")
+
+
+@pytest.mark.slow
+def test_read_file_inside_a_cond_branch_function(modules):
+    [finding] = lint(modules["branch"], codes=["HUB301"])
+    function, _, node = finding.location.node.partition("/")
+    assert node == "ReadFile"
+    assert finding.message == (f"op ReadFile (node 'ReadFile' in function '{function}') runs "
+                               f"when signature 'default' is called: it reads or writes files "
+                               f"at run time")
+
+
+@pytest.mark.slow
+def test_python_function_op(modules):
+    [finding] = lint(modules["python"], codes=["HUB301"])
+    assert finding.message.startswith("op PyFunc (node 'double_in_python') runs when signature "
+                                      "'default' is called: it runs Python code")
+
+
+@pytest.mark.slow
+def test_table_initializer_reading_a_non_asset_file(modules):
+    [finding] = lint(modules["file_table"], codes=["HUB301"])
+    assert finding.message.startswith("op InitializeTableFromTextFileV2")
+    assert finding.message.endswith("it initializes a table from a file that is not one of the "
+                                    "module's assets")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ["saver", "asset_table"], ids=["save-restore", "asset-table"])
+def test_normal_modules_pass(modules, name):
+    assert lint(modules[name], codes=["HUB301"]) == []
+
+
+@pytest.mark.slow
+def test_allow_option(modules):
+    config = with_overrides(LintConfig(), option=["HUB301.allow=ReadFile,PyFunc"])
+    assert lint(modules["read_file"], config, codes=["HUB301"]) == []
+    assert lint(modules["python"], config, codes=["HUB301"]) == []
