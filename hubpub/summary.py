@@ -201,7 +201,8 @@ def _variable_counts(variant: VariantView) -> dict[str, int | None]:
             itemsize = None
         params = None if params is None or n is None else params + n
         if var.trainable:
-            trainable_params = None if trainable_params is None or n is None else trainable_params + n
+            trainable_params = (None if trainable_params is None or n is None
+                                else trainable_params + n)
         nbytes = None if nbytes is None or n is None or itemsize is None else nbytes + n * itemsize
     return {"variables": len(keys), "trainable_variables": len(trainable_keys),
             "parameters": params, "trainable_parameters": trainable_params,

@@ -43,7 +43,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     meta.add_argument("--description")
     meta.add_argument("--license", metavar="SPDX_ID")
     meta.add_argument("--fine-tunable", action=argparse.BooleanOptionalAction, default=None)
-    meta.add_argument("--task", help="image-feature-vector, image-classification, text-embedding, ...")
+    meta.add_argument("--task",
+                      help="image-feature-vector, image-classification, text-embedding, ...")
     meta.add_argument("--dataset")
     meta.add_argument("--architecture")
     meta.add_argument("--language")

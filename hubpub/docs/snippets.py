@@ -137,7 +137,8 @@ def _tf1_input(tensor: Mapping[str, Any], image_size: Sequence[int] | None) -> s
     return _dense_expr(tensor, image_size)
 
 
-def _tf2_inputs(tensor: Mapping[str, Any], image_size: Sequence[int] | None) -> list[tuple[str, str]]:
+def _tf2_inputs(tensor: Mapping[str, Any],
+                image_size: Sequence[int] | None) -> list[tuple[str, str]]:
     """Keyword arguments of the TF2 signature function for one signature input."""
     if tensor["kind"] == "sparse":  # tf.saved_model.load splits sparse inputs in three
         indices, values, dense_shape = _sparse_parts(tensor)

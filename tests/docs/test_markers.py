@@ -46,7 +46,8 @@ def test_section_missing_from_the_template_is_appended_not_lost(caplog):
 @pytest.mark.parametrize(("text", "fragment"), [
     pytest.param("a\n<!-- hubpub:keep x -->\nb\n", "README.md:2: hubpub:keep section 'x' is never "
                  "closed", id="unclosed"),
-    pytest.param("<!-- hubpub:end -->\n", "README.md:1: <!-- hubpub:end --> without", id="stray-end"),
+    pytest.param("<!-- hubpub:end -->\n", "README.md:1: <!-- hubpub:end --> without",
+                 id="stray-end"),
     pytest.param("<!-- hubpub:keep x -->\n<!-- hubpub:keep y -->\n", "README.md:2: hubpub:keep "
                  "section 'y' starts inside section 'x' opened on line 1", id="nested"),
     pytest.param("<!-- hubpub:keep x -->\n<!-- hubpub:end -->\n<!-- hubpub:keep x -->\n"
