@@ -108,7 +108,7 @@ def record_source_lines(graph: tf.Graph) -> dict[str, tuple[str, int]]:
     """``{node: (file, line)}``: the innermost frame of publisher code that created each op."""
     out: dict[str, tuple[str, int]] = {}
     for op in graph.get_operations():
-        for frame in reversed(op.traceback):
+        for frame in reversed(op.traceback or ()):  # None for imported ops (nested modules)
             if is_publisher_file(frame.filename):
                 out[op.name] = (frame.filename, frame.lineno)
                 break
