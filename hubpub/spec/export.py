@@ -87,7 +87,28 @@ def bake_assets(saved_model: Any) -> dict[str, str]:
         for asset_def in sorted(defs, key=lambda d: d.tensor_info.name):
             meta.collection_def[ASSETS_COLLECTION].any_list.value.add().Pack(asset_def)
         _scrub_table_shared_names(meta, names)
+        _scrub_restore_prefixes(meta)
     return {name: source for source, name in names.items()}
+
+
+def _scrub_restore_prefixes(meta: Any) -> None:
+    """Drop absolute checkpoint paths that ``init_from_checkpoint`` baked into the graph.
+
+    A module built on another module (or calling init_from_checkpoint in module_fn) carries
+    initializers that restore from that checkpoint on the publisher's machine. An exported
+    module's variables are always restored from its own ``variables/`` instead (hub.Module
+    replaces the initializers, tf.saved_model.load uses a Saver), so the path is dead weight.
+    """
+    nodes = {n.name: n for n in meta.graph_def.node}
+    for node in meta.graph_def.node:
+        if node.op != "RestoreV2" or not node.input:
+            continue
+        prefix = nodes.get(node.input[0].split(":")[0])
+        if prefix is None or prefix.op != "Const":
+            continue
+        values = prefix.attr["value"].tensor.string_val
+        if len(values) == 1 and os.path.isabs(values[0].decode("utf-8", "replace")):
+            values[0] = b"variables/variables"
 
 
 def _scrub_table_shared_names(meta: Any, names: Mapping[str, str]) -> None:
