@@ -10,10 +10,14 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 import hubpub as hub
 from hubpub._tf import tf
+from hubpub.checks.config import LintConfig
+from hubpub.checks.engine import run_checks
+from hubpub.checks.findings import Finding
 from hubpub.checks.graph import ModuleView
 
 v1 = tf.compat.v1
@@ -31,12 +35,16 @@ def _training_flag(training: bool, as_tensor: bool) -> Any:
 
 
 def dense_module(*, l2: float | None = None, trainable: bool = True) -> None:
-    """One dense layer; ``l2`` adds a kernel regularizer to REGULARIZATION_LOSSES."""
+    """One dense layer; ``l2`` adds a kernel regularizer to REGULARIZATION_LOSSES.
+
+    The kernel initializer draws with ``RandomUniform``, like dropout does.
+    """
     import tf_keras
 
     x = v1.placeholder(tf.float32, [None, 4], name="x")
     regularizer = tf_keras.regularizers.l2(l2) if l2 is not None else None
-    y = v1.layers.dense(x, 3, kernel_regularizer=regularizer, trainable=trainable)
+    y = v1.layers.dense(x, 3, kernel_initializer=v1.random_uniform_initializer(),
+                        kernel_regularizer=regularizer, trainable=trainable)
     hub.add_signature(inputs=x, outputs=y)
 
 
@@ -87,6 +95,29 @@ def dropout_module(training: bool, *, rate: float = 0.3, as_tensor: bool = False
     else:
         y = v1.layers.dropout(x, rate=rate, training=flag)
     hub.add_signature(inputs=x, outputs=y)
+
+
+def fed_flag_dropout_module() -> None:
+    """Dropout switched by a signature input: the consumer decides, in every variant."""
+    x = v1.placeholder(tf.float32, [None, 4], name="x")
+    flag = v1.placeholder(tf.bool, [], name="is_training")
+    y = v1.layers.dropout(x, rate=0.3, training=flag)
+    hub.add_signature(inputs={"x": x, "is_training": flag}, outputs=y)
+
+
+def constant_weights_module() -> None:
+    """Weights frozen into constants: nothing a consumer could fine-tune."""
+    x = v1.placeholder(tf.float32, [None, 2], name="x")
+    hub.add_signature(inputs=x, outputs=tf.matmul(x, tf.constant([[1.0], [2.0]])))
+
+
+def counter_module(training: bool) -> None:
+    """A step counter in UPDATE_OPS of every variant (wrong outside the train variant)."""
+    x = v1.placeholder(tf.float32, [None, 2], name="x")
+    counter = v1.get_variable("calls", [], dtype=tf.int64, trainable=False,
+                              initializer=v1.zeros_initializer())
+    v1.add_to_collection(v1.GraphKeys.UPDATE_OPS, v1.assign_add(counter, 1, name="count_calls"))
+    hub.add_signature(inputs=x, outputs=v1.layers.dense(x, 1, use_bias=False))
 
 
 def optimizer_module(optimizer: str, *, global_step: bool = False, **kwargs: Any) -> None:
@@ -141,6 +172,12 @@ def _creation_lines(graph: Any) -> dict[str, tuple[str, int]]:
         if frame is not None:
             out[op.name] = (frame.filename, frame.lineno)
     return out
+
+
+def lint(rule: ModuleType, view: ModuleView, **options: Any) -> list[Finding]:
+    """One rule through the engine, which stamps code and severity (options over defaults)."""
+    config = LintConfig(select=(rule.CODE,), options={rule.CODE: options})
+    return run_checks(view, config)
 
 
 def train_and_default(**common: Any) -> list[tuple[set[str], dict[str, Any]]]:

@@ -1,7 +1,8 @@
 """Dropout active in a variant that is not a ``train`` variant.
 
 What: a dropout mask is drawn in a variant without the ``train`` tag: a ``RandomUniform`` op
-under a ``dropout`` name scope, or one that feeds a ``<scope>/GreaterEqual`` (the pattern of
+(or a stateless one) under a ``dropout`` name scope, or in a ``<scope>/random_uniform/`` next
+to a ``<scope>/GreaterEqual`` (the pattern of
 ``tf.nn.dropout``, ``tf.compat.v1.layers.dropout`` and ``tf_keras.layers.Dropout``). Dropout
 inside ``If`` branch functions counts when the branch is statically taken: its predicate is a
 constant or an unfed ``placeholder_with_default``. A predicate fed through a signature input is
@@ -41,7 +42,8 @@ OPTIONS: dict[str, type] = {}
 DEFAULTS: dict[str, Any] = {}
 
 _DROPOUT_SCOPE = re.compile(r"(?:^|/)dropout(?:_\d+)?(?:/|$)")
-_RANDOM_SCOPE = "/random_uniform/RandomUniform"
+_RANDOM_OPS = frozenset({"RandomUniform", "StatelessRandomUniform", "StatelessRandomUniformV2"})
+_RANDOM_SCOPE = re.compile(r"(?P<scope>.*)/(?:stateless_)?random_uniform/[^/]+")
 
 
 @dataclass(frozen=True)
@@ -60,18 +62,17 @@ def dropout_sites(variant: VariantView) -> list[DropoutSite]:
     bodies: dict[str, dict[str, Any]] = {}
     out = []
     for fname, node in variant.iter_nodes():
-        if node.op != "RandomUniform":
+        if node.op not in _RANDOM_OPS:
             continue
         if fname is None:
             nodes: Mapping[str, Any] = variant.nodes
         else:
             nodes = bodies.setdefault(fname, {n.name: n for n in variant.functions[fname].node_def})
-        scope = node.name[: -len(_RANDOM_SCOPE)] if node.name.endswith(_RANDOM_SCOPE) else None
-        if scope is None and not _DROPOUT_SCOPE.search(node.name):
+        match = _RANDOM_SCOPE.fullmatch(node.name)
+        scope = match.group("scope") if match else None
+        # A random_uniform initializer has neither the scope nor the GreaterEqual.
+        if not _DROPOUT_SCOPE.search(node.name) and f"{scope}/GreaterEqual" not in nodes:
             continue
-        if scope is not None and f"{scope}/GreaterEqual" not in nodes \
-                and not _DROPOUT_SCOPE.search(node.name):
-            continue  # e.g. a random_uniform initializer
         if fname is None:
             report, active = node.name, True
         else:
