@@ -332,3 +332,22 @@ def test_token_mode_module_round_trip(tmp_path):
     out = loaded.signatures["default"](tokens=tf.constant(["fish", "cat"]))["default"].numpy()
     np.testing.assert_array_equal(out, np.stack([v("fish"), v("cat")]))
     recipe.close()
+
+
+@pytest.mark.slow
+@pytest.mark.interop
+def test_exported_module_in_tensorflow_hub_0_15(exported):
+    """The old library's hub.Module reads the recipe's module like one of its own."""
+    from tests.oracle import import_tensorflow_hub
+
+    hub = import_tensorflow_hub()
+    path, tokens, matrix = exported
+    with tf.Graph().as_default():
+        module = hub.Module(str(path))
+        output = module(tf.constant(SENTENCES))
+        with tf.compat.v1.Session() as session:
+            session.run([tf.compat.v1.global_variables_initializer(),
+                         tf.compat.v1.tables_initializer()])
+            out = session.run(output)
+    expected = np.stack([expected_sentence(s, tokens, matrix) for s in SENTENCES])
+    np.testing.assert_allclose(out, expected, rtol=1e-5, atol=1e-6)
