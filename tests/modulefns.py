@@ -2,7 +2,8 @@
 
 Each one builds a real TF1 graph the way publisher code does (``tf.compat.v1``, graph mode)
 and declares its signatures with ``hubpub.add_signature``. Numbers are chosen so that tests
-can compute the expected outputs by hand.
+can compute the expected outputs by hand. Those with an ``api`` argument run unchanged with
+``api=tensorflow_hub`` too, so the interop tests export the same graph with both libraries.
 """
 
 from __future__ import annotations
@@ -13,15 +14,15 @@ from hubpub._tf import tf
 v1 = tf.compat.v1
 
 
-def half_plus_two() -> None:
+def half_plus_two(api=hub) -> None:
     """``y = a*x + b`` with scalar variables ``a`` and ``b`` (the TF Hub team's example)."""
     a = v1.get_variable("a", shape=[], initializer=v1.constant_initializer(0.5))
     b = v1.get_variable("b", shape=[], initializer=v1.constant_initializer(2.0))
     x = v1.placeholder(tf.float32)
-    hub.add_signature(inputs=x, outputs=a * x + b)
+    api.add_signature(inputs=x, outputs=a * x + b)
 
 
-def fruit_to_pet() -> None:
+def fruit_to_pet(api=hub) -> None:
     """Two signatures: ``default`` (one tensor in and out) and ``fruit_to_pet`` (dicts).
 
     ``cats = apples * w + pears``, ``dogs = apples - pears * w`` with ``w = 3``;
@@ -29,14 +30,14 @@ def fruit_to_pet() -> None:
     """
     w = v1.get_variable("w", shape=[], initializer=v1.constant_initializer(3.0))
     x = v1.placeholder(tf.float32, shape=[None], name="x")
-    hub.add_signature(inputs=x, outputs=2.0 * x * w)
+    api.add_signature(inputs=x, outputs=2.0 * x * w)
     apples = v1.placeholder(tf.float32, shape=[None], name="apples")
     pears = v1.placeholder(tf.float32, shape=[None], name="pears")
-    hub.add_signature("fruit_to_pet", inputs={"apples": apples, "pears": pears},
+    api.add_signature("fruit_to_pet", inputs={"apples": apples, "pears": pears},
                       outputs={"cats": apples * w + pears, "dogs": apples - pears * w})
 
 
-def text_module(vocab_file: str) -> None:
+def text_module(vocab_file: str, api=hub) -> None:
     """Words -> ids through a vocabulary file (an asset and a table) -> summed embeddings.
 
     The embedding of the word on line ``i`` is ``[i, 10*i]``; unknown words get id -1
@@ -54,7 +55,7 @@ def text_module(vocab_file: str) -> None:
     embeddings = v1.get_variable("embeddings", initializer=tf.constant(rows))
     safe_ids = tf.where(ids < 0, tf.fill(tf.shape(ids), tf.constant(size, tf.int64)), ids)
     vectors = tf.nn.embedding_lookup(embeddings, safe_ids)
-    hub.add_signature(inputs=words, outputs={"default": vectors, "ids": ids})
+    api.add_signature(inputs=words, outputs={"default": vectors, "ids": ids})
 
 
 def consumer_of(spec: object) -> None:
@@ -64,21 +65,21 @@ def consumer_of(spec: object) -> None:
     hub.add_signature(inputs=words, outputs=inner(words) + 1.0)
 
 
-def no_variables() -> None:
+def no_variables(api=hub) -> None:
     """``y = 3*x - 1``, no variables at all."""
     x = v1.placeholder(tf.float32, shape=[None])
-    hub.add_signature(inputs=x, outputs=3.0 * x - 1.0)
+    api.add_signature(inputs=x, outputs=3.0 * x - 1.0)
 
 
-def sparse_input() -> None:
+def sparse_input(api=hub) -> None:
     """Sparse ``[None, 3]`` input times the weights ``[1, 2, 3]``, per row."""
     sp = v1.sparse_placeholder(tf.float32, shape=[None, 3])
     w = v1.get_variable("w", initializer=tf.constant([[1.0], [2.0], [3.0]]))
     out = tf.sparse.sparse_dense_matmul(sp, w)
-    hub.add_signature(inputs=sp, outputs=tf.reshape(out, [-1]))
+    api.add_signature(inputs=sp, outputs=tf.reshape(out, [-1]))
 
 
-def batch_norm(training: bool) -> None:
+def batch_norm(training: bool, api=hub) -> None:
     """tf.compat.v1.layers batch norm + a dense layer with an L2 kernel regularizer.
 
     With ``training=True`` the graph has UPDATE_OPS (moving statistics); both variants have
@@ -88,7 +89,7 @@ def batch_norm(training: bool) -> None:
     h = v1.layers.batch_normalization(x, training=training, momentum=0.9)
     y = v1.layers.dense(h, 2, kernel_regularizer=lambda w: 0.01 * tf.reduce_sum(w * w),
                         kernel_initializer=v1.constant_initializer(1.0))
-    hub.add_signature(inputs=x, outputs=y)
+    api.add_signature(inputs=x, outputs=y)
 
 
 def keras_layers(training: bool) -> None:
@@ -102,20 +103,21 @@ def keras_layers(training: bool) -> None:
     hub.add_signature(inputs=x, outputs=dense(h))
 
 
-def image_module(height: int = 0, width: int = 0, shape: tuple = (None, None, None, 3)) -> None:
+def image_module(height: int = 0, width: int = 0, shape: tuple = (None, None, None, 3),
+                 api=hub) -> None:
     """Mean intensity of images; attaches ImageModuleInfo when ``height``/``width`` are set."""
     images = v1.placeholder(tf.float32, shape=list(shape), name="images")
     scale = v1.get_variable("scale", shape=[], initializer=v1.constant_initializer(2.0))
-    hub.add_signature(inputs={"images": images},
+    api.add_signature(inputs={"images": images},
                       outputs=scale * tf.reduce_mean(images, axis=[1, 2, 3]))
     if height or width:
-        info = hub.ImageModuleInfo()
+        info = api.ImageModuleInfo()
         info.default_image_size.height = height
         info.default_image_size.width = width
-        hub.attach_image_module_info(info)
+        api.attach_image_module_info(info)
 
 
-def control_flow() -> None:
+def control_flow(api=hub) -> None:
     """``tf.cond`` and ``tf.while_loop`` on the input and a variable.
 
     ``cond = x*v if sum(x) > 0 else -x``; ``loop`` doubles ``x`` ``n`` times (v = 2).
@@ -126,15 +128,15 @@ def control_flow() -> None:
     cond = tf.cond(tf.reduce_sum(x) > 0, lambda: x * v, lambda: -x)
     _, loop = tf.while_loop(lambda i, acc: i < n, lambda i, acc: (i + 1, acc * v),
                             [tf.constant(0), x])
-    hub.add_signature(inputs={"x": x, "n": n}, outputs={"cond": cond, "loop": loop})
+    api.add_signature(inputs={"x": x, "n": n}, outputs={"cond": cond, "loop": loop})
 
 
-def partitioned() -> None:
+def partitioned(api=hub) -> None:
     """``x @ W`` with a ``[4, 2]`` weight split in two parts (rows ``[i, -i]``)."""
     w = v1.get_variable("w", shape=[4, 2], initializer=_rows_init,
                         partitioner=v1.fixed_size_partitioner(2))
     x = v1.placeholder(tf.float32, shape=[None, 4])
-    hub.add_signature(inputs=x, outputs=tf.matmul(x, w))
+    api.add_signature(inputs=x, outputs=tf.matmul(x, w))
 
 
 def _rows_init(shape, dtype=None, partition_info=None):
