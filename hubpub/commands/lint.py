@@ -1,4 +1,7 @@
-"""``hubpub lint TARGET``: check a manifest, module directory, tarball or URL against the rules.
+"""``hubpub lint TARGET...``: check manifests, module directories, tarballs or URLs.
+
+Several TARGETs (what a pre-commit hook passes) are linted one after the other, each with its
+own manifest configuration, into one report.
 
 Exit codes: 0 no finding at or above ``--fail-on``; 1 there is one (see ``exit_code_for``);
 2 usage or input error: bad flags, a malformed manifest, a TARGET that does not exist. A
@@ -37,7 +40,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         description="Check a manifest (the spec is built in memory, nothing is exported), a "
                     "module directory, a .tar.gz or a URL. Exit 0: clean; 1: findings at or "
                     "above --fail-on; 2: usage or input error.")
-    p.add_argument("target", metavar="TARGET",
+    p.add_argument("targets", nargs="+", metavar="TARGET",
                    help="hubpub.yaml, a module directory, a module .tar.gz or a URL")
     p.add_argument("--format", choices=FORMATS, default="text", help="report format (text)")
     p.add_argument("--fail-on", choices=("error", "warning"), default="error",
@@ -84,26 +87,37 @@ def run(args: argparse.Namespace) -> int:
     from hubpub.reporters import REPORTERS
     from hubpub.reporters.text import summary_counts
 
-    manifest = None
-    config = LintConfig()
-    if is_manifest(args.target):
-        from hubpub.manifest import load_manifest
+    # Every manifest and flag is checked before anything is linted: a configuration error
+    # exits 2 without importing TensorFlow or running any publisher code.
+    plans = []
+    for target in args.targets:
+        manifest = None
+        config = LintConfig()
+        if is_manifest(target):
+            from hubpub.manifest import load_manifest
 
-        manifest = load_manifest(args.target)
-        config = config_from_manifest(manifest)
-    config = with_overrides(config, select=_codes(args.select), ignore=_codes(args.ignore),
-                            severity=args.severity, option=args.option, baseline=args.baseline)
+            manifest = load_manifest(target)
+            config = config_from_manifest(manifest)
+        config = with_overrides(config, select=_codes(args.select), ignore=_codes(args.ignore),
+                                severity=args.severity, option=args.option,
+                                baseline=args.baseline)
+        plans.append((target, manifest, config))
 
-    findings = lint_target(args.target, config, manifest=manifest)
+    findings: list[Finding] = []
+    for target, manifest, config in plans:
+        new = lint_target(target, config, manifest=manifest)
+        if args.write_baseline is None and config.baseline is not None:
+            new = filter_new(new, load_baseline(config.baseline))
+        findings.extend(new)
+
     if args.write_baseline is not None:
         count = write_baseline(args.write_baseline, findings)
         print(f"hubpub: recorded {count} finding{'s' * (count != 1)} in {args.write_baseline}",
               file=sys.stderr)
         findings = filter_new(findings, load_baseline(args.write_baseline))
-    elif config.baseline is not None:
-        findings = filter_new(findings, load_baseline(config.baseline))
 
-    report = REPORTERS[args.format](findings, target=args.target, color=_use_color(args),
+    report = REPORTERS[args.format](findings, target=" ".join(args.targets),
+                                    color=_use_color(args),
                                     root=Path.cwd())
     if args.output is None:
         sys.stdout.write(report)
