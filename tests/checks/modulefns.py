@@ -116,7 +116,7 @@ def counter_module(training: bool) -> None:
     x = v1.placeholder(tf.float32, [None, 2], name="x")
     counter = v1.get_variable("calls", [], dtype=tf.int64, trainable=False,
                               initializer=v1.zeros_initializer())
-    v1.add_to_collection(v1.GraphKeys.UPDATE_OPS, v1.assign_add(counter, 1, name="count_calls"))
+    v1.add_to_collection(v1.GraphKeys.UPDATE_OPS, v1.assign_add(counter, 1))
     hub.add_signature(inputs=x, outputs=v1.layers.dense(x, 1, use_bias=False))
 
 

@@ -71,7 +71,8 @@ def dropout_sites(variant: VariantView) -> list[DropoutSite]:
         match = _RANDOM_SCOPE.fullmatch(node.name)
         scope = match.group("scope") if match else None
         # A random_uniform initializer has neither the scope nor the GreaterEqual.
-        if not _DROPOUT_SCOPE.search(node.name) and f"{scope}/GreaterEqual" not in nodes:
+        if not _DROPOUT_SCOPE.search(node.name) and (
+                scope is None or f"{scope}/GreaterEqual" not in nodes):
             continue
         if fname is None:
             report, active = node.name, True
