@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from hubpub.errors import ManifestError, ManifestProblem
+from hubpub.errors import ManifestError, ManifestProblem, SpecError
 from hubpub.recipes.embedding_file import Embeddings, read_embedding_file
 
 __all__ = ["NAME", "TextEmbeddingRecipe", "build_embedding_graph", "make_module_fn"]
@@ -68,7 +68,7 @@ def build_embedding_graph(vocab_file: str, num_tokens: int, dim: int, *,
     from hubpub._tf import tf
 
     if num_oov_buckets < 1:
-        raise ValueError(f"num_oov_buckets must be >= 1, got {num_oov_buckets}")
+        raise SpecError(f"num_oov_buckets must be >= 1, got {num_oov_buckets}")
     embeddings = tf.compat.v1.get_variable(
         VARIABLE, shape=[num_tokens + num_oov_buckets, dim], dtype=tf.float32,
         initializer=tf.compat.v1.zeros_initializer())
@@ -102,7 +102,7 @@ class TextEmbeddingRecipe:
                  preprocess_text: bool = True,
                  tags: Sequence[Iterable[str]] = ((),)) -> None:
         if num_oov_buckets < 1:
-            raise ValueError(f"num_oov_buckets must be >= 1, got {num_oov_buckets}")
+            raise SpecError(f"num_oov_buckets must be >= 1, got {num_oov_buckets}")
         self.embeddings: Embeddings | None = embeddings
         self.num_oov_buckets = num_oov_buckets
         self.preprocess_text = preprocess_text

@@ -12,7 +12,7 @@ import pytest
 
 import hubpub
 from hubpub._tf import tf
-from hubpub.errors import EmbeddingFileError, ManifestError
+from hubpub.errors import EmbeddingFileError, ManifestError, SpecError
 from hubpub.manifest import load_manifest
 from hubpub.recipes import get_recipe
 from hubpub.recipes.embedding_file import Embeddings
@@ -351,3 +351,26 @@ def test_exported_module_in_tensorflow_hub_0_15(exported):
             out = session.run(output)
     expected = np.stack([expected_sentence(s, tokens, matrix) for s in SENTENCES])
     np.testing.assert_allclose(out, expected, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.slow
+def test_exported_module_fine_tunes(exported):
+    """metadata says fine_tunable: the vectors of the words used get gradients, others not."""
+    path, tokens, _ = exported
+    with tf.Graph().as_default():
+        module = hubpub.Module(str(path), trainable=True)
+        (variable,) = tf.compat.v1.trainable_variables()
+        loss = tf.reduce_sum(module(tf.constant(["cat dog", "unknownword"])))
+        (gradient,) = tf.compat.v1.gradients(loss, [variable])
+        with tf.compat.v1.Session() as session:
+            session.run([tf.compat.v1.global_variables_initializer(),
+                         tf.compat.v1.tables_initializer()])
+            dense = session.run(tf.convert_to_tensor(gradient))
+    touched = {int(i) for i in np.flatnonzero(np.abs(dense).sum(axis=1))}
+    assert touched == {tokens.index("cat"), tokens.index("dog"), len(tokens)}  # + the bucket
+    np.testing.assert_allclose(dense[tokens.index("cat")], 1 / math.sqrt(2), rtol=1e-6)
+
+
+def test_zero_buckets_are_refused():
+    with pytest.raises(SpecError, match="num_oov_buckets must be >= 1"):
+        TextEmbeddingRecipe(Embeddings(TOKENS, MATRIX), num_oov_buckets=0)
