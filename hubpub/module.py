@@ -63,6 +63,11 @@ class Module:
 
     def __init__(self, spec: ModuleSpec | str | os.PathLike, trainable: bool = False,
                  name: str = "module", tags: Iterable[str] | None = None) -> None:
+        if tf.executing_eagerly():
+            raise SpecError("hub.Module works in graph mode only: create it inside "
+                            "`with tf.Graph().as_default():` (or after "
+                            "tf.compat.v1.disable_eager_execution()). In TF2 code use "
+                            "hubpub.load(handle) instead.")
         self._graph = tf.compat.v1.get_default_graph()
         if isinstance(spec, (str, os.PathLike)):
             spec = load_module_spec(spec)
