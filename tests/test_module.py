@@ -160,6 +160,32 @@ def test_unknown_spec_type(graph):
         hub.Module(42)
 
 
+def test_output_that_is_an_input_is_the_callers_tensor(graph):
+    def module_fn():
+        x = v1.placeholder(tf.float32, shape=[None])
+        hub.add_signature(inputs=x, outputs={"same": x, "default": x + 1.0})
+
+    module = hub.Module(hub.create_module_spec(module_fn))
+    given = tf.constant([1.0])
+    assert module(given, as_dict=True)["same"] is given
+
+
+def test_signature_without_inputs(graph):
+    def module_fn():
+        hub.add_signature("constant", outputs=tf.constant([1.0, 2.0]))
+
+    module = hub.Module(hub.create_module_spec(module_fn))
+    np.testing.assert_allclose(_run(module(signature="constant")), [1.0, 2.0])
+    with pytest.raises(TypeError, match="Signature expects no inputs."):
+        module([1.0], signature="constant")
+
+
+def test_module_needs_graph_mode(half_spec):
+    assert tf.executing_eagerly()
+    with pytest.raises(ValueError, match=r"graph mode only.*hubpub\.load"):
+        hub.Module(half_spec)
+
+
 # --- name scoping and shared state -------------------------------------------------------
 
 def test_second_instance_gets_module_1(graph, half_spec):
@@ -378,6 +404,28 @@ def test_text_module_with_table(graph, tmp_path):
     values = _run(out)
     np.testing.assert_array_equal(values["ids"], [2, -1, 0])
     np.testing.assert_allclose(values["default"], [[2.0, 20.0], [-1.0, -1.0], [0.0, 0.0]])
+
+
+def test_ragged_inputs(graph):
+    def module_fn():
+        rows = v1.ragged.placeholder(tf.float32, ragged_rank=1, value_shape=[])
+        hub.add_signature(inputs=rows, outputs=tf.reduce_sum(rows, axis=1))
+
+    spec = hub.create_module_spec(module_fn)
+    assert spec.get_input_info_dict()["default"].is_composite
+    module = hub.Module(spec)
+    np.testing.assert_allclose(_run(module(tf.ragged.constant([[1.0, 2.0], [3.0]]))),
+                               [3.0, 3.0])
+
+
+def test_each_instance_has_its_own_table(graph, tmp_path):
+    vocab = tmp_path / "vocab.txt"
+    vocab.write_text("cat\ndog\n")
+    spec = hub.create_module_spec(functools.partial(modulefns.text_module, str(vocab)))
+    first, second = hub.Module(spec), hub.Module(spec)
+    ids = [first(["dog"], as_dict=True)["ids"], second(["cat"], as_dict=True)["ids"]]
+    assert len(v1.get_collection(GK.TABLE_INITIALIZERS)) == 2
+    assert [list(v) for v in _run(ids)] == [[1], [0]]
 
 
 def test_image_size_of_a_module_uses_its_variant(graph):
