@@ -58,7 +58,7 @@ def is_weight(variable: VariableView) -> bool:
 
 
 def check(module: ModuleView, options: Mapping[str, Any]) -> Iterator[Hit]:
-    if module.metadata.get("fine_tunable") is False:
+    if module.metadata.get("fine_tunable") is False or not module.variants:
         return
     variant = module.fine_tune_variant
     if variant.collection("regularization_losses"):

@@ -3,7 +3,9 @@
 What: regularization strengths given to ``FtrlOptimizer``, ``ProximalGradientDescentOptimizer``,
 ``ProximalAdagradOptimizer`` or Keras ``Ftrl``, found in three places: (a) their update ops
 (``ResourceApplyFtrl``, ``ResourceApplyProximalAdagrad``, ... ) in the module graph, with the
-non-zero ``l1``/``l2``/``l2_shrinkage`` strengths read from their constants; (b) a call with a
+non-zero ``l1``/``l2``/``l2_shrinkage`` strengths read from their constants (``?`` where a
+strength is not a constant, e.g. a Keras optimizer's hyperparameter variable; update ops whose
+strengths are all zero are left to HUB208); (b) a call with a
 non-zero ``l1_regularization_strength``, ``l2_regularization_strength`` or
 ``l2_shrinkage_regularization_strength`` (keyword or positional) in the training scripts the
 manifest lists under ``training_sources``; (c) Ftrl or ProximalAdagrad slot variables

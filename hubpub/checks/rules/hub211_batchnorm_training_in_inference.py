@@ -52,7 +52,7 @@ def check(module: ModuleView, options: Mapping[str, Any]) -> Iterator[Hit]:
                 f"which is not a train variant: outputs depend on the batch; build it with "
                 f"training=False", variant.locate(node))
         if module.train_variants:
-            yield from _other_update_ops(variant, {u.report_node for u in updates})
+            yield from _other_update_ops(variant, {u.layer for u in updates})
 
 
 def _training_layers(variant: VariantView,
@@ -82,10 +82,12 @@ def _training_layers(variant: VariantView,
     return layers
 
 
-def _other_update_ops(variant: VariantView, batch_norm_nodes: set[str | None]) -> Iterator[Hit]:
-    """UPDATE_OPS entries that are not batch-norm updates (those are judged by the layer's mode)."""
+def _other_update_ops(variant: VariantView, batch_norm_layers: set[str]) -> Iterator[Hit]:
+    """UPDATE_OPS entries outside batch-norm layers (those are judged by the layer's mode)."""
+    # By name scope: walking each entry's inputs would cross the whole network per entry.
+    scopes = tuple(f"{layer}/" for layer in batch_norm_layers)
     other = [entry for entry in variant.collection("update_ops")
-             if not variant.ancestors([entry]) & batch_norm_nodes]
+             if not entry.lstrip("^").startswith(scopes)]
     if other:
         yield Hit(
             f"variant {variant.describe()} is not a train variant but exports {len(other)} "
