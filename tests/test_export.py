@@ -383,7 +383,7 @@ def test_unsupported_module_def_format(damaged):
 
 def test_missing_saved_model(damaged):
     (damaged / "saved_model.pb").unlink()
-    with pytest.raises(ModuleFormatError, match="no saved_model.pb"):
+    with tf.Graph().as_default(), pytest.raises(ModuleFormatError, match="no saved_model.pb"):
         hub.Module(str(damaged))
 
 
