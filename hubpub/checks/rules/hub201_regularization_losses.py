@@ -1,25 +1,25 @@
 """The variant consumers fine-tune has weights but exports no regularization losses.
 
-What: the fine-tuned variant (the ``train`` variant, or the default or only one when there is
+What: the fine-tuned variant (the `train` variant, or the default or only one when there is
 none) has trainable weight variables (kernels, embeddings: rank >= 2, not biases or batch-norm
-parameters), but its ``regularization_losses`` collection is empty. Modules whose metadata says
-``fine_tunable: false`` are skipped.
+parameters), but its `regularization_losses` collection is empty. Modules whose metadata says
+`fine_tunable: false` are skipped.
 
-Why: ``hub.Module(..., trainable=True)`` hands a consumer the module's ``REGULARIZATION_LOSSES``
-so the training loss can include them (``tf.compat.v1.losses.get_regularization_loss()``).
+Why: `hub.Module(..., trainable=True)` hands a consumer the module's `REGULARIZATION_LOSSES`
+so the training loss can include them (`tf.compat.v1.losses.get_regularization_loss()`).
 A module that exports none is fine-tuned without the weight decay it was trained with, which
 overfits quickly on the small datasets consumers usually have.
 
-Example:
+Example: a dense layer without a regularizer in the variant consumers fine-tune:
     def module_fn(is_training):
         x = tf.compat.v1.placeholder(tf.float32, [None, 128])
         y = tf.compat.v1.layers.dense(x, 10)        # HUB201: no kernel_regularizer
         hubpub.add_signature(inputs=x, outputs=y)
 
-Fix: give the layers a regularizer, e.g. ``kernel_regularizer=tf_keras.regularizers.l2(1e-4)``
+Fix: give the layers a regularizer, e.g. `kernel_regularizer=tf_keras.regularizers.l2(1e-4)`
 (tf.compat.v1.layers add it to the collection). Keras layers called in a graph keep their
-losses in ``layer.losses``: add those with
-``tf.compat.v1.add_to_collection(tf.compat.v1.GraphKeys.REGULARIZATION_LOSSES, loss)``.
+losses in `layer.losses`: add those with
+`tf.compat.v1.add_to_collection(tf.compat.v1.GraphKeys.REGULARIZATION_LOSSES, loss)`.
 """
 
 from __future__ import annotations

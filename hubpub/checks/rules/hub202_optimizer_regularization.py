@@ -1,28 +1,28 @@
 """L1/L2 regularization set through Ftrl or proximal optimizer flags instead of the layers.
 
-What: regularization strengths given to ``FtrlOptimizer``, ``ProximalGradientDescentOptimizer``,
-``ProximalAdagradOptimizer`` or Keras ``Ftrl``, found in three places: (a) their update ops
-(``ResourceApplyFtrl``, ``ResourceApplyProximalAdagrad``, ... ) in the module graph, with the
-non-zero ``l1``/``l2``/``l2_shrinkage`` strengths read from their constants (``?`` where a
+What: regularization strengths given to `FtrlOptimizer`, `ProximalGradientDescentOptimizer`,
+`ProximalAdagradOptimizer` or Keras `Ftrl`, found in three places: (a) their update ops
+(`ResourceApplyFtrl`, `ResourceApplyProximalAdagrad`, ... ) in the module graph, with the
+non-zero `l1`/`l2`/`l2_shrinkage` strengths read from their constants (`?` where a
 strength is not a constant, e.g. a Keras optimizer's hyperparameter variable; update ops whose
 strengths are all zero are left to HUB208); (b) a call with a
-non-zero ``l1_regularization_strength``, ``l2_regularization_strength`` or
-``l2_shrinkage_regularization_strength`` (keyword or positional) in the training scripts the
-manifest lists under ``training_sources``; (c) Ftrl or ProximalAdagrad slot variables
-(``<var>/Ftrl``, ``<var>/Ftrl_1``, ``<var>/ProximalAdagrad``) in the checkpoint the weights
+non-zero `l1_regularization_strength`, `l2_regularization_strength` or
+`l2_shrinkage_regularization_strength` (keyword or positional) in the training scripts the
+manifest lists under `training_sources`; (c) Ftrl or ProximalAdagrad slot variables
+(`<var>/Ftrl`, `<var>/Ftrl_1`, `<var>/ProximalAdagrad`) in the checkpoint the weights
 come from, which shows how the weights were trained (the strengths are not recorded there).
 
 Why: optimizer settings are not part of a module. A consumer who fine-tunes it uses its own
 optimizer, so regularization that lived only in the publisher's optimizer is silently dropped
 and the weights drift where the publisher's training kept them small or sparse.
 
-Example:
+Example: a training script with an L1 penalty in the optimizer (reported at train.py:LINE:COL):
     optimizer = tf.compat.v1.train.FtrlOptimizer(
         0.1, l1_regularization_strength=0.001)     # HUB202 (train.py:12:13)
 
-Fix: move the penalty into the layers (``kernel_regularizer=tf_keras.regularizers.l1_l2(...)``)
-so it is exported in ``REGULARIZATION_LOSSES``, and train with an optimizer without
-regularization flags. Never build the optimizer inside ``module_fn``.
+Fix: move the penalty into the layers (`kernel_regularizer=tf_keras.regularizers.l1_l2(...)`)
+so it is exported in `REGULARIZATION_LOSSES`, and train with an optimizer without
+regularization flags. Never build the optimizer inside `module_fn`.
 """
 
 from __future__ import annotations

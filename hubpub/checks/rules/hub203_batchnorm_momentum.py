@@ -1,23 +1,23 @@
 """Batch-norm momentum above a threshold.
 
-What: a batch-norm layer whose moving averages use a momentum above ``max_momentum`` (default
-0.99). The momentum is read from the graph: unfused batch norm keeps ``1 - momentum`` in its
-``<bn>/AssignMovingAvg/decay`` constants, fused batch norm keeps the momentum itself in the
-constant that ``<bn>/AssignMovingAvg/sub`` subtracts from 1. With a tensor ``training`` flag
-these constants sit inside ``If``/``StatelessIf`` branch functions, which are scanned too.
-``tf.compat.v1.layers`` and ``tf_keras`` layers build the same structure. A layer built into
-several variants is reported once, in a ``train`` variant when it has one.
+What: a batch-norm layer whose moving averages use a momentum above `max_momentum` (default
+0.99). The momentum is read from the graph: unfused batch norm keeps `1 - momentum` in its
+`<bn>/AssignMovingAvg/decay` constants, fused batch norm keeps the momentum itself in the
+constant that `<bn>/AssignMovingAvg/sub` subtracts from 1. With a tensor `training` flag
+these constants sit inside `If`/`StatelessIf` branch functions, which are scanned too.
+`tf.compat.v1.layers` and `tf_keras` layers build the same structure. A layer built into
+several variants is reported once, in a `train` variant when it has one.
 
 Why: consumers fine-tune on far less data than the publisher trained on. With momentum 0.999
 the moving mean and variance need thousands of steps to follow the new data, so inference
 keeps normalizing with the publisher's statistics and fine-tuned accuracy suffers.
 
-Example:
+Example: batch norm with a very slow moving average:
     y = tf.compat.v1.layers.batch_normalization(
         x, momentum=0.999, training=is_training)    # HUB203: momentum 0.999 > 0.99
 
-Fix: build the module with ``momentum=0.99`` or lower (0.9 to 0.99 suits most consumers),
-or raise ``max_momentum`` in the manifest's ``lint.options`` if the value is deliberate.
+Fix: build the module with `momentum=0.99` or lower (0.9 to 0.99 suits most consumers),
+or raise `max_momentum` in the manifest's `lint.options` if the value is deliberate.
 """
 
 from __future__ import annotations

@@ -1,26 +1,26 @@
-"""Dropout active in a variant that is not a ``train`` variant.
+"""Dropout active in a variant that is not a `train` variant.
 
-What: a dropout mask is drawn in a variant without the ``train`` tag: a ``RandomUniform`` op
-(or a stateless one) under a ``dropout`` name scope, or in a ``<scope>/random_uniform/`` next
-to a ``<scope>/GreaterEqual`` (the pattern of
-``tf.nn.dropout``, ``tf.compat.v1.layers.dropout`` and ``tf_keras.layers.Dropout``). Dropout
-inside ``If`` branch functions counts when the branch is statically taken: its predicate is a
-constant or an unfed ``placeholder_with_default``. A predicate fed through a signature input is
-the consumer's choice and is not reported. TF1 ``tf.cond`` (Switch/Merge) is not resolved: such
+What: a dropout mask is drawn in a variant without the `train` tag: a `RandomUniform` op
+(or a stateless one) under a `dropout` name scope, or in a `<scope>/random_uniform/` next
+to a `<scope>/GreaterEqual` (the pattern of
+`tf.nn.dropout`, `tf.compat.v1.layers.dropout` and `tf_keras.layers.Dropout`). Dropout
+inside `If` branch functions counts when the branch is statically taken: its predicate is a
+constant or an unfed `placeholder_with_default`. A predicate fed through a signature input is
+the consumer's choice and is not reported. TF1 `tf.cond` (Switch/Merge) is not resolved: such
 dropout counts as active.
 
 Why: consumers use the default variant for inference and for fine-tuning with
-``trainable=False``. Active dropout there makes every output random: predictions change from
-call to call and features are scaled by ``1 / (1 - rate)`` at random.
+`trainable=False`. Active dropout there makes every output random: predictions change from
+call to call and features are scaled by `1 / (1 - rate)` at random.
 
-Example:
+Example: dropout built in training mode whatever the variant:
     def module_fn(is_training):
         x = tf.compat.v1.placeholder(tf.float32, [None, 128])
         y = tf.compat.v1.layers.dropout(x, rate=0.3, training=True)   # HUB204 in tags=[]
         hubpub.add_signature(inputs=x, outputs=y)
 
-Fix: pass the variant's ``is_training`` argument as ``training=`` (a Python bool), so the
-default variant is built with ``training=False``.
+Fix: pass the variant's `is_training` argument as `training=` (a Python bool), so the
+default variant is built with `training=False`.
 """
 
 from __future__ import annotations

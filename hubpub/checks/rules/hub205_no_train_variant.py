@@ -1,22 +1,22 @@
-"""Batch norm or dropout present, but the module has no ``train`` variant.
+"""Batch norm or dropout present, but the module has no `train` variant.
 
-What: some variant contains batch normalization (a ``FusedBatchNorm*`` op, ``moving_mean`` /
-``moving_variance`` variables or ``AssignMovingAvg`` updates) or dropout (a dropout mask, or a
-``dropout`` name scope, which is all ``training=False`` leaves), yet no variant carries the
-``train`` tag. One finding per kind.
+What: some variant contains batch normalization (a `FusedBatchNorm*` op, `moving_mean` /
+`moving_variance` variables or `AssignMovingAvg` updates) or dropout (a dropout mask, or a
+`dropout` name scope, which is all `training=False` leaves), yet no variant carries the
+`train` tag. One finding per kind.
 
-Why: a layer that behaves differently in training needs two graphs. ``hub.Module(spec,
-trainable=True, tags={"train"})`` is how a consumer asks for the training behaviour (batch
-statistics, moving-average updates, dropout); without a ``train`` variant fine-tuning runs the
+Why: a layer that behaves differently in training needs two graphs. `hub.Module(spec,
+trainable=True, tags={"train"})` is how a consumer asks for the training behaviour (batch
+statistics, moving-average updates, dropout); without a `train` variant fine-tuning runs the
 inference graph, so batch norm never adapts to the consumer's data and dropout never
 regularizes.
 
-Example:
+Example: a spec with one variant, built from a module_fn that has dropout:
     hubpub.create_module_spec(module_fn)        # HUB205: one variant, module_fn has dropout
 
 Fix: export two variants, e.g. in the manifest
-``variants: [{tags: [train], args: {is_training: true}}, {tags: [], args: {is_training: false}}]``
-(``tags_and_args`` in ``create_module_spec``), and pass ``is_training`` to the layers.
+`variants: [{tags: [train], args: {is_training: true}}, {tags: [], args: {is_training: false}}]`
+(`tags_and_args` in `create_module_spec`), and pass `is_training` to the layers.
 """
 
 from __future__ import annotations

@@ -1,24 +1,24 @@
-"""Batch norm trains in a ``train`` variant, but its moving-average updates are not in UPDATE_OPS.
+"""Batch norm trains in a `train` variant, but its moving-average updates are not in UPDATE_OPS.
 
-What: in a variant tagged ``train``, the ops that update a batch-norm layer's moving mean and
-variance (``<bn>/AssignMovingAvg/AssignSubVariableOp`` and ``AssignMovingAvg_1``, or the ``If``
-op that runs them when ``training`` is a tensor) are not among the ``update_ops`` collection
-entries or their inputs. ``tf_keras.layers.BatchNormalization`` called in a graph produces
-exactly this: it keeps its updates in ``layer.updates`` and leaves the collection empty.
-Updates inside an ``If`` branch that is statically never taken are ignored.
+What: in a variant tagged `train`, the ops that update a batch-norm layer's moving mean and
+variance (`<bn>/AssignMovingAvg/AssignSubVariableOp` and `AssignMovingAvg_1`, or the `If`
+op that runs them when `training` is a tensor) are not among the `update_ops` collection
+entries or their inputs. `tf_keras.layers.BatchNormalization` called in a graph produces
+exactly this: it keeps its updates in `layer.updates` and leaves the collection empty.
+Updates inside an `If` branch that is statically never taken are ignored.
 
-Why: ``hub.Module(..., trainable=True)`` imports the module's ``UPDATE_OPS`` into the
+Why: `hub.Module(..., trainable=True)` imports the module's `UPDATE_OPS` into the
 consumer's graph, and the consumer runs them with its train op. Updates missing from the
 collection never run: fine-tuning changes the weights while the moving statistics stay the
-publisher's, so the fine-tuned model behaves differently at inference (the failure behind
-tensorflow/hub#85).
+publisher's, so the fine-tuned model normalizes with statistics that no longer match its
+weights at inference.
 
-Example:
+Example: a tf_keras batch-norm layer called in the module's graph:
     layer = tf_keras.layers.BatchNormalization()
     y = layer(x, training=is_training)          # HUB206: layer.updates not collected
 
-Fix: use ``tf.compat.v1.layers.batch_normalization`` (it fills the collection), or add
-``for op in layer.updates: tf.compat.v1.add_to_collection(tf.compat.v1.GraphKeys.UPDATE_OPS, op)``
+Fix: use `tf.compat.v1.layers.batch_normalization` (it fills the collection), or add
+`for op in layer.updates: tf.compat.v1.add_to_collection(tf.compat.v1.GraphKeys.UPDATE_OPS, op)`
 after calling the Keras layer.
 """
 

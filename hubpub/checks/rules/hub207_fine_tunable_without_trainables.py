@@ -1,20 +1,20 @@
 """The metadata says the module is fine-tunable, but it has nothing to train.
 
-What: the manifest's ``metadata.fine_tunable`` is true, and the variant consumers fine-tune
-(the ``train`` variant, or the default or only one) has no trainable variables: either no
+What: the manifest's `metadata.fine_tunable` is true, and the variant consumers fine-tune
+(the `train` variant, or the default or only one) has no trainable variables: either no
 variables at all (weights frozen into constants) or variables all created with
-``trainable=False``.
+`trainable=False`.
 
-Why: ``hub.Module(spec, trainable=True)`` then adds nothing to the consumer's
-``TRAINABLE_VARIABLES``, so fine-tuning silently trains only the consumer's own head while the
+Why: `hub.Module(spec, trainable=True)` then adds nothing to the consumer's
+`TRAINABLE_VARIABLES`, so fine-tuning silently trains only the consumer's own head while the
 model page promises more. This shipped in real modules before anything checked it.
 
-Example:
+Example: a manifest that promises fine-tuning for a module whose layers use trainable=False:
     metadata:
       fine_tunable: true          # HUB207: every variable has trainable=False
 
-Fix: build the layers with ``trainable=True`` (the default) in the fine-tuned variant and keep
-the weights as variables, or set ``fine_tunable: false`` in the manifest metadata.
+Fix: build the layers with `trainable=True` (the default) in the fine-tuned variant and keep
+the weights as variables, or set `fine_tunable: false` in the manifest metadata.
 """
 
 from __future__ import annotations

@@ -1,26 +1,26 @@
 """Optimizer slot variables or a global step are exported as module variables.
 
-What: a variant's variables include optimizer state: ``tf.compat.v1.train`` slot variables
-named ``<var>/Adam``, ``<var>/Adam_1``, ``<var>/Momentum``, ``<var>/Ftrl``, ``<var>/Ftrl_1``,
-``<var>/Adagrad``, ``<var>/ProximalAdagrad``, ``<var>/RMSProp``, ``<var>/Adadelta``, ... (and
-their ``_N`` copies), Adam's ``beta1_power``/``beta2_power``, Keras optimizer variables
-(``Adam/iter``, ``Adam/<var>/m``, ``Ftrl/<var>/linear``, ...), or a ``global_step``. One finding
+What: a variant's variables include optimizer state: `tf.compat.v1.train` slot variables
+named `<var>/Adam`, `<var>/Adam_1`, `<var>/Momentum`, `<var>/Ftrl`, `<var>/Ftrl_1`,
+`<var>/Adagrad`, `<var>/ProximalAdagrad`, `<var>/RMSProp`, `<var>/Adadelta`, ... (and
+their `_N` copies), Adam's `beta1_power`/`beta2_power`, Keras optimizer variables
+(`Adam/iter`, `Adam/<var>/m`, `Ftrl/<var>/linear`, ...), or a `global_step`. One finding
 per variant and kind, listing the variables; a variable reported for one variant is not
 reported again for the next.
 
-Why: they show an optimizer (or ``train.get_or_create_global_step()``) was built inside
-``module_fn``. hub.Module imports every module variable into the consumer's graph and
+Why: they show an optimizer (or `train.get_or_create_global_step()`) was built inside
+`module_fn`. hub.Module imports every module variable into the consumer's graph and
 checkpoint: the module gets larger, the consumer's optimizer may collide with the names, and
-a consumer's ``global_step`` lookup can find the module's instead of its own.
+a consumer's `global_step` lookup can find the module's instead of its own.
 
-Example:
+Example: an optimizer built inside module_fn:
     def module_fn():
         ...
         tf.compat.v1.train.AdamOptimizer().minimize(loss)   # HUB208: dense/kernel/Adam
 
-Fix: build the optimizer and the global step in the training script, not in ``module_fn``;
-``module_fn`` builds only the model. Export the weights from the training checkpoint with
-``weights: {source: checkpoint}``.
+Fix: build the optimizer and the global step in the training script, not in `module_fn`;
+`module_fn` builds only the model. Export the weights from the training checkpoint with
+`weights: {source: checkpoint}`.
 """
 
 from __future__ import annotations

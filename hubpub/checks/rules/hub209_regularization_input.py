@@ -1,20 +1,20 @@
 """A regularization loss depends on a signature input instead of only on variables.
 
-What: an entry of a variant's ``regularization_losses`` collection is computed from a
-signature input or another ``Placeholder`` (an activity penalty, say), or names a tensor that
+What: an entry of a variant's `regularization_losses` collection is computed from a
+signature input or another `Placeholder` (an activity penalty, say), or names a tensor that
 is not in the graph.
 
-Why: ``hub.Module(..., trainable=True)`` imports the regularization losses once, with the
+Why: `hub.Module(..., trainable=True)` imports the regularization losses once, with the
 module's state, not with each call; nothing feeds the module's inputs there. A loss that
 reads an input cannot be evaluated in the consumer's graph (the import fails or the
 placeholder is never fed), so the consumer cannot fine-tune the module.
 
-Example:
+Example: an activity penalty put into the collection:
     penalty = 0.01 * tf.reduce_sum(tf.abs(activations))
     tf.compat.v1.add_to_collection(
         tf.compat.v1.GraphKeys.REGULARIZATION_LOSSES, penalty)   # HUB209
 
-Fix: put only weight penalties in ``REGULARIZATION_LOSSES`` (``kernel_regularizer=``); leave
+Fix: put only weight penalties in `REGULARIZATION_LOSSES` (`kernel_regularizer=`); leave
 activity regularization to the consumer's loss, or return it as an extra signature output.
 """
 

@@ -1,20 +1,20 @@
 """Dropout rate outside a sane range.
 
-What: a dropout layer whose rate, read from its ``<scope>/GreaterEqual/y`` constant (or
-``1 - keep_prob`` in TF1-era graphs), is not above ``min_rate`` (default 0.0) or is above
-``max_rate`` (default 0.5), top level or inside ``If`` branch functions that can run. A layer
-built into several variants is reported once, in a ``train`` variant when it has one.
+What: a dropout layer whose rate, read from its `<scope>/GreaterEqual/y` constant (or
+`1 - keep_prob` in TF1-era graphs), is not above `min_rate` (default 0.0) or is above
+`max_rate` (default 0.5), top level or inside `If` branch functions that can run. A layer
+built into several variants is reported once, in a `train` variant when it has one.
 Split from HUB204 because it is a warning, and the engine gives one severity per code.
 
 Why: the publisher picks the dropout rate that every consumer fine-tunes with. A rate of 0
 is dead weight in the graph (and usually a mistake in a flag); a very high rate suits the
 publisher's huge dataset but leaves a consumer's small training run badly underfitting.
 
-Example:
+Example: a dropout rate that suits only huge datasets:
     y = tf.compat.v1.layers.dropout(x, rate=0.8, training=is_training)   # HUB210: 0.8 > 0.5
 
 Fix: choose a rate in (0, 0.5], for example 0.1 to 0.3 for feature extractors, or set
-``min_rate``/``max_rate`` under the manifest's ``lint.options`` if the value is deliberate.
+`min_rate`/`max_rate` under the manifest's `lint.options` if the value is deliberate.
 """
 
 from __future__ import annotations

@@ -1,24 +1,24 @@
-"""Batch norm runs in training mode, or update ops are exported, in a non-``train`` variant.
+"""Batch norm runs in training mode, or update ops are exported, in a non-`train` variant.
 
-What: in a variant without the ``train`` tag, a batch-norm layer normalizes with batch
-statistics (a ``FusedBatchNorm*`` op with ``is_training=True``, or, unfused, moving-average
-updates that run). Ops inside ``If`` branch functions count when the branch is statically
-taken; a ``training`` flag fed through a signature input is the consumer's choice and is not
-reported. When the module has a ``train`` variant, ``update_ops`` entries of the other
+What: in a variant without the `train` tag, a batch-norm layer normalizes with batch
+statistics (a `FusedBatchNorm*` op with `is_training=True`, or, unfused, moving-average
+updates that run). Ops inside `If` branch functions count when the branch is statically
+taken; a `training` flag fed through a signature input is the consumer's choice and is not
+reported. When the module has a `train` variant, `update_ops` entries of the other
 variants that are not batch-norm updates are reported too.
 
 Why: the default variant is what consumers run for inference and for feature extraction
-with ``trainable=False``. Batch statistics make each example's output depend on the rest of
-its batch (and break on batch size 1), and ``hub.Module(..., trainable=True)`` would run the
+with `trainable=False`. Batch statistics make each example's output depend on the rest of
+its batch (and break on batch size 1), and `hub.Module(..., trainable=True)` would run the
 exported update ops, overwriting the publisher's moving averages with the consumer's batches.
 
-Example:
+Example: batch norm built in training mode whatever the variant:
     def module_fn(is_training):
         ...
         y = tf.compat.v1.layers.batch_normalization(x, training=True)   # HUB211 in tags=[]
 
-Fix: pass the variant's ``is_training`` argument as ``training=`` so the default variant is
-built with ``training=False``; it then has no ``update_ops``.
+Fix: pass the variant's `is_training` argument as `training=` so the default variant is
+built with `training=False`; it then has no `update_ops`.
 """
 
 from __future__ import annotations
