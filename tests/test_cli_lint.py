@@ -215,6 +215,16 @@ def test_manifest_suppressions(tmp_path, capsys):
                    f"it (reason given: 'left over')\n0 errors, 1 warning (1 suppressed)\n")
 
 
+@pytest.mark.slow
+def test_manifest_baseline(tmp_path, capsys):
+    manifest = write_project(tmp_path, "lint:\n  baseline: lint-baseline.json\n")
+    code, _, err = run_main(capsys, manifest)
+    assert code == 2
+    assert "lint-baseline.json does not exist; create it with" in err
+    assert run_main(capsys, manifest, "--write-baseline", tmp_path / "lint-baseline.json")[0] == 0
+    assert run_main(capsys, manifest)[:2] == (0, "")
+
+
 def _imported_modules(argv, cwd=None):
     proc = subprocess.run([sys.executable, "-X", "importtime", "-m", "hubpub", *argv],
                           capture_output=True, text=True, cwd=cwd)

@@ -33,6 +33,7 @@ __all__ = [
     "BUILTIN_SCHEMAS",
     "describe_error",
     "find_error",
+    "input_key_of",
     "load_claimed_schema",
     "load_schema",
     "load_schema_file",

@@ -87,8 +87,8 @@ def run(args: argparse.Namespace) -> int:
     from hubpub.reporters import REPORTERS
     from hubpub.reporters.text import summary_counts
 
-    # Every manifest and flag is checked before anything is linted: a configuration error
-    # exits 2 without importing TensorFlow or running any publisher code.
+    # Every manifest, flag and baseline is checked before anything is linted: a configuration
+    # error exits 2 without importing TensorFlow or running any publisher code.
     plans = []
     for target in args.targets:
         manifest = None
@@ -101,14 +101,15 @@ def run(args: argparse.Namespace) -> int:
         config = with_overrides(config, select=_codes(args.select), ignore=_codes(args.ignore),
                                 severity=args.severity, option=args.option,
                                 baseline=args.baseline)
-        plans.append((target, manifest, config))
+        baseline = None
+        if args.write_baseline is None and config.baseline is not None:
+            baseline = load_baseline(config.baseline)
+        plans.append((target, manifest, config, baseline))
 
     findings: list[Finding] = []
-    for target, manifest, config in plans:
+    for target, manifest, config, baseline in plans:
         new = lint_target(target, config, manifest=manifest)
-        if args.write_baseline is None and config.baseline is not None:
-            new = filter_new(new, load_baseline(config.baseline))
-        findings.extend(new)
+        findings.extend(new if baseline is None else filter_new(new, baseline))
 
     if args.write_baseline is not None:
         count = write_baseline(args.write_baseline, findings)

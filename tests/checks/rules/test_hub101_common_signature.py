@@ -150,3 +150,15 @@ def test_publisher_schema_file(modules, tmp_path):
     [finding] = _hub101(_view(modules["ok"], {"default": str(path)}))
     assert finding.message == ("signature 'default' does not meet mine.json: outputs: "
                                "'logits' is a required property")
+
+
+@pytest.mark.slow
+def test_without_a_source_line_the_claim_in_the_manifest_is_the_location(modules):
+    view = ModuleView.from_saved_model(
+        read_saved_model(modules["uint8"]), path="hubpub.yaml",
+        claims={"image_feature_vector": "image_feature_vector"},
+        manifest_lines={"signatures.image_feature_vector": (9, 3)})
+    [finding] = _hub101(view)
+    loc = finding.location
+    assert (loc.path, loc.line, loc.column, loc.signature, loc.node) == (
+        "hubpub.yaml", 9, 3, "image_feature_vector", "images")
