@@ -49,7 +49,7 @@ def rule_doc(rule: ModuleType) -> RuleDoc:
     summary, _, body = text.partition("\n")
     sections: dict[str, str] = {}
     starts = list(_SECTION_START.finditer(body))
-    for match, following in zip(starts, [*starts[1:], None]):
+    for match, following in zip(starts, [*starts[1:], None], strict=True):
         end = following.start() if following else len(body)
         sections[match.group(1)] = _dedent(body[match.end():end])
     return RuleDoc(

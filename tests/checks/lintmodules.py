@@ -31,9 +31,9 @@ def export(module_fn: Callable[..., Any], path: Path, tags_and_args: Any = None)
 
 def spec_proto(module_fn: Callable[..., Any], tags_and_args: Any = None) -> Any:
     """The SavedModel proto of a spec (a copy the caller may edit)."""
-    import hubpub as hub
-
     from tensorflow.core.protobuf import saved_model_pb2
+
+    import hubpub as hub
 
     copy = saved_model_pb2.SavedModel()
     copy.CopyFrom(hub.create_module_spec(module_fn, tags_and_args).saved_model)
@@ -45,9 +45,9 @@ def raw_saved_model(*variants: tuple[Callable[[], Mapping[str, tuple[dict, dict]
     """A SavedModel proto built with plain ``tf.compat.v1``, bypassing hubpub's authoring
     checks: each ``(graph_fn, tags)`` builds one variant in a fresh graph and returns
     ``{signature: (inputs, outputs)}``."""
-    from hubpub._tf import tf
-
     from tensorflow.core.protobuf import saved_model_pb2
+
+    from hubpub._tf import tf
 
     v1 = tf.compat.v1
     saved_model = saved_model_pb2.SavedModel()

@@ -8,7 +8,12 @@ from pathlib import Path
 import pytest
 
 from hubpub.checks import rules as registry
-from hubpub.checks.config import LintConfig, config_from_manifest, parse_lint_section, with_overrides
+from hubpub.checks.config import (
+    LintConfig,
+    config_from_manifest,
+    parse_lint_section,
+    with_overrides,
+)
 from hubpub.checks.findings import Finding, Location, Severity
 from hubpub.errors import HubpubError, ManifestError
 from hubpub.manifest import load_manifest

@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING, Any
 from hubpub.checks.findings import Hit, Location, Severity
 
 if TYPE_CHECKING:
-    from hubpub.checks.graph import VariantView, ModuleView
+    from hubpub.checks.graph import ModuleView, VariantView
 
 CODE = "HUB301"
 NAME = "unsafe-ops"

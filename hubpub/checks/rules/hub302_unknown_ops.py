@@ -36,8 +36,9 @@ DEFAULTS: dict[str, Any] = {}
 
 def check(module: ModuleView, options: Mapping[str, Any]) -> Iterator[Hit]:
     # Imported here: the rule registry (and `hubpub rules`) must not import TensorFlow.
-    from hubpub._tf import tf
     from tensorflow.python.framework import op_def_registry
+
+    from hubpub._tf import tf
 
     for variant in module.variants:
         first: dict[str, tuple[str | None, str]] = {}  # op -> (function, node) first seen

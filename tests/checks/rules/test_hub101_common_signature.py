@@ -82,7 +82,7 @@ def _view(module_dir: Path, claims: dict[str, str]) -> ModuleView:
 
 
 def _hub101(view: ModuleView):
-    return [f for f in run_checks(view, LintConfig(select=("HUB101",)))]
+    return run_checks(view, LintConfig(select=("HUB101",)))
 
 
 @pytest.mark.slow
