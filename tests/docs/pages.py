@@ -39,3 +39,44 @@ def for_module(code: str, handle: str, module_dir: Path) -> str:
     literal = repr(handle)
     assert literal in code, f"snippet does not load {literal}:\n{code}"
     return code.replace(literal, repr(str(module_dir)))
+
+
+# Runs each snippet as __main__ in a fresh namespace of one process (TensorFlow imports once),
+# capturing its output; a snippet that raises fails alone.
+_DRIVER = """\
+import contextlib, io, json, sys, traceback
+results = []
+for code in json.load(open(sys.argv[1])):
+    out = io.StringIO()
+    try:
+        with contextlib.redirect_stdout(out):
+            exec(compile(code, "<snippet>", "exec"), {"__name__": "__main__"})
+        results.append({"ok": True, "stdout": out.getvalue()})
+    except BaseException:
+        results.append({"ok": False, "stdout": out.getvalue(), "error": traceback.format_exc()})
+json.dump(results, open(sys.argv[2], "w"))
+"""
+
+
+def run_snippets(snippets: list[str], workdir: Path,
+                 env: dict[str, str] | None = None) -> list[str]:
+    """Runs the snippets in a fresh Python process; returns each one's stdout.
+
+    Fails the calling test with the snippet and its traceback when one raises.
+    """
+    import json
+    import os
+    import subprocess
+    import sys
+
+    source, results = workdir / "snippets.json", workdir / "results.json"
+    source.write_text(json.dumps(snippets))
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", **(env or {})}
+    done = subprocess.run([sys.executable, "-c", _DRIVER, str(source), str(results)],
+                          cwd=workdir, env=env, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-3000:]
+    outputs = []
+    for code, result in zip(snippets, json.loads(results.read_text())):
+        assert result["ok"], f"snippet failed:\n{code}\n--- traceback ---\n{result['error']}"
+        outputs.append(result["stdout"])
+    return outputs
