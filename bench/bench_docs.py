@@ -40,7 +40,7 @@ def build_saved_model(num_variables: int, num_signatures: int):
                 outputs.append(y)
             meta = v1.train.export_meta_graph(graph=graph, strip_default_attrs=True)
             meta.meta_info_def.tags.extend(tags)
-            for s, (x, y) in enumerate(zip(inputs, outputs)):
+            for s, (x, y) in enumerate(zip(inputs, outputs, strict=True)):
                 sig = meta.signature_def["default" if s == 0 else f"signature_{s:02d}"]
                 sig.inputs["features"].CopyFrom(v1.saved_model.build_tensor_info(x))
                 sig.outputs["default"].CopyFrom(v1.saved_model.build_tensor_info(y))

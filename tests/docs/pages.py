@@ -73,10 +73,11 @@ def run_snippets(snippets: list[str], workdir: Path,
     source.write_text(json.dumps(snippets))
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", **(env or {})}
     done = subprocess.run([sys.executable, "-c", _DRIVER, str(source), str(results)],
-                          cwd=workdir, env=env, capture_output=True, text=True, timeout=600)
+                          cwd=workdir, env=env, capture_output=True, text=True, timeout=600,
+                          check=False)
     assert done.returncode == 0, done.stderr[-3000:]
     outputs = []
-    for code, result in zip(snippets, json.loads(results.read_text())):
+    for code, result in zip(snippets, json.loads(results.read_text()), strict=True):
         assert result["ok"], f"snippet failed:\n{code}\n--- traceback ---\n{result['error']}"
         outputs.append(result["stdout"])
     return outputs
