@@ -62,7 +62,7 @@ def make_embeddings(dim: int = 16, seed: int = SEED) -> tuple[list[str], np.ndar
 def render(tokens: list[str], matrix: np.ndarray) -> str:
     """GloVe-style text: 'token v1 ... vD', one line per token."""
     return "".join(f"{token} {' '.join(f'{v:.5f}' for v in row)}\n"
-                   for token, row in zip(tokens, matrix))
+                   for token, row in zip(tokens, matrix, strict=True))
 
 
 def main() -> None:

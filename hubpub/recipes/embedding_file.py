@@ -290,7 +290,8 @@ class _Reader:
                 return values
         except ValueError:
             pass
-        return np.stack([self._parse_line(rest, number) for rest, number in zip(rests, numbers)])
+        return np.stack([self._parse_line(rest, number)
+                         for rest, number in zip(rests, numbers, strict=True)])
 
     def _parse_line(self, rest: bytes, number: int) -> np.ndarray:
         fields = rest.split()

@@ -19,12 +19,15 @@ import logging
 import tempfile
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from hubpub.errors import ManifestError, ManifestProblem, SpecError
 from hubpub.recipes.embedding_file import Embeddings, read_embedding_file
+
+if TYPE_CHECKING:
+    from typing_extensions import Self
 
 __all__ = ["NAME", "TextEmbeddingRecipe", "build_embedding_graph", "make_module_fn"]
 
@@ -34,6 +37,10 @@ NAME = "text_embedding"
 VARIABLE = "embeddings"
 VOCABULARY_FILE = "tokens.txt"
 _SECTION_KEYS = ("name", "embedding_file", "num_oov_buckets", "preprocess_text")
+_NO_EMBEDDING_FILE = ("embedding_file is required: the embedding text file ('token v1 ... vD' "
+                      "per line), relative to the manifest")
+_NO_VARIANT_ARGS = ("the text_embedding recipe's module_fn takes no arguments; remove 'args' "
+                    "(variants may only set tags)")
 
 
 def make_module_fn(vocab_file: str | Path, num_tokens: int, dim: int, *,
@@ -131,8 +138,7 @@ class TextEmbeddingRecipe:
         """
         base_dir = Path(base_dir)
         problems = _section_problems(section, base_dir)
-        problems += [(f"variants.{i}.args", "the text_embedding recipe's module_fn takes no "
-                      "arguments; remove 'args' (variants may only set tags)")
+        problems += [(f"variants.{i}.args", _NO_VARIANT_ARGS)
                      for i, variant in enumerate(variants) if variant.args]
         if problems:
             where = str(manifest.path) if manifest is not None else str(base_dir)
@@ -188,7 +194,7 @@ class TextEmbeddingRecipe:
         self.embeddings = None
         self._dir.cleanup()
 
-    def __enter__(self) -> TextEmbeddingRecipe:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc_info: object) -> None:
@@ -200,15 +206,15 @@ def _section_problems(section: Mapping[str, Any], base_dir: Path) -> list[tuple[
     problems = []
     for key in section:
         if key not in _SECTION_KEYS:
-            problems.append((f"recipe.{key}", f"unknown key {key!r} in the text_embedding "
-                             f"recipe; allowed: {', '.join(_SECTION_KEYS)}"))
+            allowed = ", ".join(_SECTION_KEYS)
+            message = f"unknown key {key!r} in the text_embedding recipe; allowed: {allowed}"
+            problems.append((f"recipe.{key}", message))
     if section.get("name", NAME) != NAME:
         problems.append(("recipe.name", f"this is the {NAME} recipe, not {section['name']!r}"))
     source = section.get("embedding_file")
     if not isinstance(source, str) or not source:
-        problems.append(("recipe.embedding_file" if "embedding_file" in section else "recipe",
-                         "embedding_file is required: the embedding text file "
-                         "('token v1 ... vD' per line), relative to the manifest"))
+        key = "recipe.embedding_file" if "embedding_file" in section else "recipe"
+        problems.append((key, _NO_EMBEDDING_FILE))
     elif not (base_dir / source).is_file():
         problems.append(("recipe.embedding_file",
                          f"embedding file {source!r} not found (looked for {base_dir / source})"))
@@ -217,7 +223,7 @@ def _section_problems(section: Mapping[str, Any], base_dir: Path) -> list[tuple[
         problems.append(("recipe.num_oov_buckets",
                          f"num_oov_buckets must be an integer >= 1, got {oov!r}"))
     if not isinstance(section.get("preprocess_text", True), bool):
+        flag = section["preprocess_text"]
         problems.append(("recipe.preprocess_text",
-                         f"preprocess_text must be true or false, got "
-                         f"{section['preprocess_text']!r}"))
+                         f"preprocess_text must be true or false, got {flag!r}"))
     return problems

@@ -22,7 +22,7 @@ def write_embeddings(path: Path, rows: int, dim: int, *, seed: int = 0, tokens=N
     matrix = (rng.standard_normal((rows, dim)) * 10.0 ** rng.integers(-3, 3, (rows, 1)))
     tokens = list(tokens or [f"w{i}" for i in range(rows)])[:rows]
     lines = [f"{len(tokens)} {dim}"] if header else []
-    lines += [t + " " + " ".join(fmt % v for v in row) for t, row in zip(tokens, matrix)]
+    lines += [t + " " + " ".join(fmt % v for v in row) for t, row in zip(tokens, matrix, strict=True)]
     text = newline.join(lines) + (newline if final_newline else "")
     path.write_bytes(text.encode("utf-8"))
     return tokens, matrix
@@ -57,7 +57,7 @@ def test_values_equal_loadtxt(tmp_path, monkeypatch, chunked, newline, final_new
 
 def test_unicode_tokens(tmp_path):
     path = tmp_path / "emb.txt"
-    tokens, _ = write_embeddings(path, len(TOKENS), 3, tokens=TOKENS)
+    write_embeddings(path, len(TOKENS), 3, tokens=TOKENS)
     emb = read_embedding_file(path)
     assert emb.tokens == TOKENS
     np.testing.assert_array_equal(emb.matrix, loadtxt_reference(path, 3))
