@@ -374,3 +374,23 @@ def test_exported_module_fine_tunes(exported):
 def test_zero_buckets_are_refused():
     with pytest.raises(SpecError, match="num_oov_buckets must be >= 1"):
         TextEmbeddingRecipe(Embeddings(TOKENS, MATRIX), num_oov_buckets=0)
+
+
+@pytest.mark.slow
+def test_exports_are_byte_identical_whatever_the_temporary_vocabulary_path(exported, tmp_path):
+    """Each recipe writes its vocabulary to a new temporary folder; no trace of it is exported."""
+    from hubpub.spec.export import export_spec
+
+    first, _, _ = exported
+    manifest = load_manifest(EXAMPLE / "hubpub.yaml")
+    with get_recipe(manifest.recipe, manifest.folder, manifest.variants) as recipe:
+        spec = hubpub.create_module_spec(recipe.module_fn, recipe.tags_and_args)
+        second = export_spec(spec, tmp_path / "again", checkpoint_path=None,
+                             init_fn=recipe.init_fn)
+        temporary = str(recipe.vocab_file.parent).encode()
+    files = sorted(p.relative_to(first).as_posix() for p in first.rglob("*") if p.is_file())
+    assert files == sorted(p.relative_to(second).as_posix()
+                           for p in second.rglob("*") if p.is_file())
+    for name in files:
+        assert (first / name).read_bytes() == (second / name).read_bytes(), name
+    assert temporary not in (second / "saved_model.pb").read_bytes()
