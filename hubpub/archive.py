@@ -171,7 +171,7 @@ def _open_stream(tarball: Path | BinaryIO | str, what: str, max_members: int
     with contextlib.ExitStack() as stack:
         if isinstance(tarball, (str, os.PathLike)):
             try:
-                raw: BinaryIO = stack.enter_context(open(tarball, "rb"))  # noqa: SIM115
+                raw: BinaryIO = stack.enter_context(open(tarball, "rb"))
             except OSError as exc:
                 raise ArchiveError(f"cannot read {what}: {exc.strerror}") from exc
         else:

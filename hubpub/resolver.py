@@ -1,0 +1,386 @@
+"""Handle -> local module directory, downloading and unpacking tarballs into a shared cache.
+
+Handles, as tensorflow_hub resolved them:
+
+- a local directory: returned as it is, no cache;
+- a local tarball (``.tar.gz``, ``.tgz``, ``.tar``; also bz2/xz), or a ``file://`` URL of one;
+- an ``http://`` or ``https://`` URL of a tarball; the query ``tf-hub-format=compressed`` is
+  appended, as tfhub.dev expects (static file servers ignore it).
+
+Tarballs are unpacked by :func:`hubpub.archive.safe_extract` into
+``<cache>/<sha1 hex>``, where ``<cache>`` is ``TFHUB_CACHE_DIR`` or
+``<system temp>/tfhub_modules``. For URLs the hash is of the handle string exactly as given, so
+a cache filled by tensorflow_hub is reused. For local tarballs it also covers the file's path,
+size and mtime: a tarball rebuilt in place is unpacked again instead of served stale.
+
+Concurrency: the first process takes ``<dir>.lock`` (created with O_EXCL; content
+``host.pid.uuid``), unpacks into ``<dir>.<uuid>.tmp``, writes ``<dir>.descriptor.txt`` and
+renames the temp folder to ``<dir>``; the others poll until the lock is gone and return the
+finished folder. A lock is stolen when its owner is a dead process on this host (at once) or
+when neither the lock nor its owner's temp folder changed for ``HUBPUB_LOCK_TIMEOUT_SEC``
+seconds (default 600). A failed or interrupted download removes its temp folder and lock, so
+no half module is ever left under the final name.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime
+import hashlib
+import http.client
+import logging
+import os
+import re
+import shutil
+import socket
+import ssl
+import tempfile
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+from typing import BinaryIO
+
+from hubpub.archive import safe_extract
+from hubpub.errors import HandleError
+
+__all__ = ["CACHE_DIR_ENV", "LOCK_TIMEOUT_ENV", "cache_dir", "resolve"]
+
+LOG = logging.getLogger(__name__)
+
+CACHE_DIR_ENV = "TFHUB_CACHE_DIR"
+LOCK_TIMEOUT_ENV = "HUBPUB_LOCK_TIMEOUT_SEC"
+DEFAULT_LOCK_TIMEOUT_SEC = 600.0
+# Per socket operation; tensorflow_hub set none, and a stalled server then hung forever.
+HTTP_TIMEOUT_SEC = 60.0
+TARBALL_SUFFIXES = (".tar.gz", ".tgz", ".tar", ".tar.bz2", ".tbz2", ".tar.xz", ".txz")
+
+_CHUNK = 1024 * 1024
+_POLL_START_SEC = 0.05
+_POLL_MAX_SEC = 1.0
+_WAIT_LOG_EVERY_SEC = 10.0
+_LOCK_CONTENT = re.compile(r"^(?P<host>.*)\.(?P<pid>\d+)\.(?P<token>[0-9a-f]{32})$")
+
+Progress = Callable[[int, "int | None"], None]
+Fetch = Callable[[Path], None]
+
+
+def cache_dir() -> Path:
+    """The cache root: ``TFHUB_CACHE_DIR`` when set, else ``<temp dir>/tfhub_modules``."""
+    configured = os.environ.get(CACHE_DIR_ENV)
+    if configured:
+        return Path(configured).expanduser()
+    return Path(tempfile.gettempdir()) / "tfhub_modules"
+
+
+def resolve(handle: str | os.PathLike[str], *, progress: Progress | None = None) -> str:
+    """Returns a local directory holding the module that ``handle`` names.
+
+    Args:
+        handle: a module directory, a module tarball, or a file/http(s) URL of a tarball.
+        progress: called as ``progress(bytes_read, total_or_None)`` while a tarball is read
+            (compressed bytes, so ``total`` is the download size when the server sends it).
+
+    Raises:
+        HandleError: the handle names nothing, cannot be downloaded, or the cache is not
+            writable.
+        ArchiveError: the tarball is corrupt, hostile or too large (see hubpub.archive).
+    """
+    handle = os.fspath(handle)
+    scheme = urllib.parse.urlsplit(handle).scheme.lower()
+    if scheme in ("http", "https"):
+        return str(_cached(handle, _sha1(handle), lambda tmp: _fetch_http(handle, tmp, progress)))
+    path = _file_url_path(handle) if scheme == "file" else Path(handle)
+    if path.is_dir():
+        return str(path) if scheme == "file" else handle
+    if not path.exists():
+        raise HandleError(f"{handle} does not exist.")
+    if not path.is_file() or not path.name.lower().endswith(TARBALL_SUFFIXES):
+        raise HandleError(f"{handle} is neither a module directory nor a module tarball "
+                          f"({', '.join(TARBALL_SUFFIXES[:3])})")
+    stat = path.stat()
+    key = _sha1(f"{handle}\0{path.resolve()}\0{stat.st_size}\0{stat.st_mtime_ns}")
+    return str(_cached(handle, key, lambda tmp: _fetch_file(handle, path, tmp, progress)))
+
+
+def _sha1(text: str) -> str:
+    return hashlib.sha1(text.encode("utf8")).hexdigest()  # a name, not a security digest
+
+
+def _file_url_path(handle: str) -> Path:
+    parts = urllib.parse.urlsplit(handle)
+    if parts.netloc not in ("", "localhost"):
+        raise HandleError(f"{handle}: file:// URLs must name a local file (no host)")
+    return Path(urllib.request.url2pathname(parts.path))
+
+
+# --- reading ----------------------------------------------------------------------------------
+
+class _CountingReader:
+    """Reports bytes read to ``progress``; turns network failures into HandleError."""
+
+    def __init__(self, source: BinaryIO, handle: str, total: int | None,
+                 progress: Progress | None) -> None:
+        self._source = source
+        # read1: return what has arrived instead of blocking until `size` bytes are there,
+        # so progress moves on slow links (HTTPResponse and open() files both have it).
+        self._read = getattr(source, "read1", source.read)
+        self._handle = handle
+        self._total = total
+        self._progress = progress
+        self._done = 0
+        self.name = handle
+
+    def read(self, size: int = -1) -> bytes:
+        try:
+            data = self._read(size)
+        except (OSError, http.client.HTTPException) as exc:
+            raise HandleError(f"reading {self._handle} failed after {self._done} bytes: "
+                              f"{exc!r}; try again") from exc
+        if not data and size != 0 and self._total is not None and self._done < self._total:
+            raise HandleError(f"reading {self._handle} stopped after {self._done} of "
+                              f"{self._total} bytes (connection closed?); try again")
+        self._done += len(data)
+        if self._progress is not None and data:
+            self._progress(self._done, self._total)
+        return data
+
+
+def _fetch_file(handle: str, path: Path, dest: Path, progress: Progress | None) -> None:
+    with open(path, "rb") as raw:
+        reader = _CountingReader(raw, handle, os.fstat(raw.fileno()).st_size, progress)
+        safe_extract(reader, dest, name=handle)  # type: ignore[arg-type]
+
+
+def _compressed_url(handle: str) -> str:
+    parts = urllib.parse.urlsplit(handle)
+    query = urllib.parse.parse_qsl(parts.query, keep_blank_values=True)
+    query.append(("tf-hub-format", "compressed"))
+    return urllib.parse.urlunsplit(parts._replace(query=urllib.parse.urlencode(query)))
+
+
+def _ssl_context() -> ssl.SSLContext:
+    context = ssl.create_default_context()
+    if os.environ.get("TFHUB_DISABLE_CERT_VALIDATION") == "true":  # as tensorflow_hub
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+    return context
+
+
+def _fetch_http(handle: str, dest: Path, progress: Progress | None) -> None:
+    from hubpub import __version__
+
+    url = _compressed_url(handle)
+    request = urllib.request.Request(url, headers={"User-Agent": f"hubpub/{__version__}"})
+    try:
+        response = urllib.request.urlopen(request, timeout=HTTP_TIMEOUT_SEC,
+                                          context=_ssl_context())
+    except urllib.error.HTTPError as exc:
+        raise HandleError(f"{handle}: the server answered HTTP {exc.code} {exc.reason} "
+                          f"for {url}") from exc
+    except (urllib.error.URLError, OSError, http.client.HTTPException) as exc:
+        reason = getattr(exc, "reason", exc)
+        raise HandleError(f"cannot download {handle}: {reason}") from exc
+    with response:
+        length = response.headers.get("Content-Length")
+        total = int(length) if length and length.isdigit() else None
+        LOG.info("Downloading %s (%s bytes)", url, total if total is not None else "unknown")
+        safe_extract(_CountingReader(response, handle, total, progress),  # type: ignore[arg-type]
+                     dest, name=handle)
+
+
+# --- the cache --------------------------------------------------------------------------------
+
+def _cached(handle: str, key: str, fetch: Fetch) -> Path:
+    root = cache_dir()
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise HandleError(f"cannot create the module cache {root}: {exc.strerror}; set "
+                          f"{CACHE_DIR_ENV} to a writable folder") from exc
+    module_dir = root / key
+    _atomic_fetch(handle, module_dir, fetch, lock_timeout=_lock_timeout())
+    return module_dir
+
+
+def _lock_timeout() -> float:
+    raw = os.environ.get(LOCK_TIMEOUT_ENV)
+    if not raw:
+        return DEFAULT_LOCK_TIMEOUT_SEC
+    try:
+        return float(raw)
+    except ValueError:
+        raise HandleError(f"{LOCK_TIMEOUT_ENV}={raw!r} is not a number of seconds") from None
+
+
+def _is_complete(module_dir: Path) -> bool:
+    """A finished module folder: renamed into place, so present means complete."""
+    try:
+        with os.scandir(module_dir) as entries:
+            return any(True for _ in entries)
+    except (FileNotFoundError, NotADirectoryError):
+        return False
+
+
+def _atomic_fetch(handle: str, module_dir: Path, fetch: Fetch, *, lock_timeout: float) -> None:
+    """Runs ``fetch(tmp)`` once across processes and renames ``tmp`` to ``module_dir``."""
+    if _is_complete(module_dir):
+        return
+    token = uuid.uuid4().hex
+    lock = Path(f"{module_dir}.lock")
+    content = f"{socket.gethostname()}.{os.getpid()}.{token}"
+    if not _acquire(lock, content, module_dir, lock_timeout):
+        return
+    tmp = Path(f"{module_dir}.{token}.tmp")
+    try:
+        if _is_complete(module_dir):
+            return
+        _remove(module_dir)  # an empty folder or a stray file left by someone else
+        tmp.mkdir()
+        fetch(tmp)
+        _write_descriptor(module_dir, handle)
+        try:
+            os.rename(tmp, module_dir)
+        except OSError:
+            if not _is_complete(module_dir):
+                raise
+            LOG.warning("%s was filled by another process; keeping that copy", module_dir)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+        _release(lock, content)
+
+
+def _remove(path: Path) -> None:
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path)
+    elif path.exists() or path.is_symlink():
+        path.unlink()
+
+
+def _write_descriptor(module_dir: Path, handle: str) -> None:
+    """Informational only (as tensorflow_hub's); never read back."""
+    descriptor = Path(f"{module_dir}.descriptor.txt")
+    text = (f"Module: {handle}\n"
+            f"Download Time: {datetime.datetime.now()}\n"
+            f"Downloader Hostname: {socket.gethostname()} (PID:{os.getpid()})\n")
+    tmp = descriptor.with_name(f"{descriptor.name}.{uuid.uuid4().hex}.tmp")
+    try:
+        tmp.write_text(text, encoding="utf8")
+        os.replace(tmp, descriptor)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+# --- the lock ---------------------------------------------------------------------------------
+
+def _try_lock(lock: Path, content: str) -> bool:
+    try:
+        fd = os.open(lock, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+    except FileExistsError:
+        return False
+    except OSError as exc:
+        raise HandleError(f"cannot create the lock file {lock}: {exc.strerror}; set "
+                          f"{CACHE_DIR_ENV} to a writable folder") from exc
+    with os.fdopen(fd, "w", encoding="utf8") as f:
+        f.write(content)
+    return True
+
+
+def _read_lock(lock: Path) -> str | None:
+    try:
+        return lock.read_text(encoding="utf8")
+    except FileNotFoundError:
+        return None
+
+
+def _release(lock: Path, content: str) -> None:
+    if _read_lock(lock) == content:
+        lock.unlink(missing_ok=True)
+
+
+def _acquire(lock: Path, content: str, module_dir: Path, timeout: float) -> bool:
+    """Takes the lock (True), or returns False once another process finished the module."""
+    delay = _POLL_START_SEC
+    watched: tuple[str | None, int] | None = None
+    changed_at = time.monotonic()
+    logged_at = changed_at
+    while True:
+        if _try_lock(lock, content):
+            return True
+        if _is_complete(module_dir):
+            return False
+        owner = _read_lock(lock)
+        if owner is None:
+            continue  # released just now: compete again
+        now = time.monotonic()
+        state = (owner, _tree_size(_owner_tmp(module_dir, owner)))
+        if state != watched:
+            watched, changed_at = state, now
+        if _owner_is_dead(owner):
+            LOG.warning("Removing the lock %s of a process that no longer runs (%s)",
+                        lock, owner)
+            _steal(lock, owner, module_dir)
+            continue
+        if now - changed_at > timeout:
+            LOG.warning("Removing the lock %s: no progress for %.0f s (%s)", lock, timeout,
+                        owner)
+            _steal(lock, owner, module_dir)
+            continue
+        if now - logged_at >= _WAIT_LOG_EVERY_SEC:
+            LOG.info("%s is already being downloaded by %r. Waiting.", module_dir, owner)
+            logged_at = now
+        time.sleep(delay)
+        delay = min(delay * 1.5, _POLL_MAX_SEC)
+
+
+def _owner_tmp(module_dir: Path, owner: str) -> Path | None:
+    match = _LOCK_CONTENT.match(owner)
+    return Path(f"{module_dir}.{match['token']}.tmp") if match else None
+
+
+def _owner_is_dead(owner: str) -> bool:
+    match = _LOCK_CONTENT.match(owner)
+    if not match or match["host"] != socket.gethostname():
+        return False
+    try:
+        os.kill(int(match["pid"]), 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:  # alive, owned by another user
+        return False
+    return False
+
+
+def _tree_size(folder: Path | None) -> int:
+    if folder is None:
+        return -1
+    total = 0
+    for base, _, files in os.walk(folder):
+        for name in files:
+            with contextlib.suppress(FileNotFoundError):  # removed while we walk
+                total += os.lstat(os.path.join(base, name)).st_size
+    return total
+
+
+def _steal(lock: Path, owner: str, module_dir: Path) -> None:
+    """Removes a stale lock unless a new owner took it meanwhile; cleans the owner's temp."""
+    aside = lock.with_name(f"{lock.name}.{uuid.uuid4().hex}.stale")
+    try:
+        os.rename(lock, aside)
+    except FileNotFoundError:
+        return
+    try:
+        if _read_lock(aside) != owner:
+            # Another process released and re-took the lock between our read and the
+            # rename: give it back (link does not overwrite a newer lock).
+            with contextlib.suppress(FileExistsError):
+                os.link(aside, lock)
+            return
+        tmp = _owner_tmp(module_dir, owner)
+        if tmp is not None:
+            shutil.rmtree(tmp, ignore_errors=True)
+    finally:
+        aside.unlink(missing_ok=True)
