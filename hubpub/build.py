@@ -266,7 +266,7 @@ def build(manifest: Manifest, *, out_dir: Path | None = None, progress: Progress
         report = _report(manifest, view, findings, module_dir, packed, smoke_result, timer)
         written = [base, packed.path.name, packed.path.name + ".sha256", "build-report.json"]
         with timer.step("docs"):
-            written += _write_docs(manifest, view, report, stage)
+            written += _write_docs(manifest, view, report, stage, out_dir)
         report["timings"] = timer.timings
         (stage / "build-report.json").write_text(json.dumps(report, indent=2, sort_keys=False) + "\n")
         _publish(stage, out_dir, written)
@@ -292,13 +292,17 @@ def _report(manifest: Manifest, view: Any, findings: list[Any], module_dir: Path
     }
 
 
-def _write_docs(manifest: Manifest, view: Any, report: dict[str, Any], stage: Path) -> list[str]:
+def _write_docs(manifest: Manifest, view: Any, report: dict[str, Any], stage: Path,
+                out_dir: Path) -> list[str]:
     """The Markdown page next to the tarball; returns the staged file names."""
-    try:
-        from hubpub.docs.render import render_docs
-    except ImportError:  # docs not available in this build of hubpub
-        return []
+    from hubpub.docs.render import render_docs
+
     pages = render_docs(view, manifest, fmt="markdown", build_report=report)
+    existing = {name: (out_dir / name).read_text(encoding="utf-8")
+                for name in pages if (out_dir / name).is_file()}
+    if existing:  # hand-written sections of the previous page survive
+        pages = render_docs(view, manifest, fmt="markdown", build_report=report,
+                            existing=existing)
     names = []
     for name, text in pages.items():
         (stage / name).write_text(text)

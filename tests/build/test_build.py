@@ -139,6 +139,7 @@ def test_weights_from_the_newest_checkpoint_of_a_training_dir(tmp_path):
     from hubpub._tf import tf
 
     train = tmp_path / "p" / "train"
+    train.mkdir(parents=True)
     with tf.Graph().as_default():
         with tf.compat.v1.variable_scope("tower"):
             kernel = tf.compat.v1.get_variable("dense/kernel", [3, 2])
@@ -157,6 +158,7 @@ def test_weights_from_the_newest_checkpoint_of_a_training_dir(tmp_path):
 def test_a_checkpoint_that_does_not_match_is_an_input_error(tmp_path, capsys):
     from hubpub._tf import tf
 
+    (tmp_path / "p" / "ckpt").mkdir(parents=True)
     with tf.Graph().as_default():
         other = tf.compat.v1.get_variable("other", [4])
         with tf.compat.v1.Session() as session:
