@@ -15,8 +15,9 @@ import argparse
 import os
 import sys
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 from hubpub.checks.findings import Finding, Severity
 from hubpub.errors import ExportError
@@ -42,6 +43,12 @@ def register(sub: argparse._SubParsersAction) -> None:
                     "above --fail-on; 2: usage or input error.")
     p.add_argument("targets", nargs="+", metavar="TARGET",
                    help="hubpub.yaml, a module directory, a module .tar.gz or a URL")
+    add_report_arguments(p)
+    p.set_defaults(run=run)
+
+
+def add_report_arguments(p: argparse.ArgumentParser) -> None:
+    """The options `hubpub lint` and `hubpub validate` share."""
     p.add_argument("--format", choices=FORMATS, default="text", help="report format (text)")
     p.add_argument("--fail-on", choices=("error", "warning"), default="error",
                    help="lowest severity that makes the exit code 1 (error)")
@@ -62,7 +69,6 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="write the report to FILE instead of standard output")
     p.add_argument("--color", choices=("auto", "always", "never"), default="auto",
                    help="colour text output (auto: on a terminal when NO_COLOR is unset)")
-    p.set_defaults(run=run)
 
 
 def _codes(values: Sequence[str] | None) -> list[str] | None:
@@ -80,6 +86,12 @@ def _use_color(args: argparse.Namespace) -> bool:
 
 
 def run(args: argparse.Namespace) -> int:
+    return lint(args)
+
+
+def lint(args: argparse.Namespace, *,
+         extra: Callable[[str, Any], list[Finding]] | None = None) -> int:
+    """Lint every target and report; ``extra(target, manifest)`` adds findings (validate)."""
     from hubpub.checks.baseline import filter_new, load_baseline, write_baseline
     from hubpub.checks.config import LintConfig, config_from_manifest, with_overrides
     from hubpub.checks.engine import lint_target
@@ -109,6 +121,8 @@ def run(args: argparse.Namespace) -> int:
     findings: list[Finding] = []
     for target, manifest, config, baseline in plans:
         new = lint_target(target, config, manifest=manifest)
+        if extra is not None and not any(f.code == "HUB000" for f in new):
+            new = sorted(new + extra(target, manifest), key=Finding.sort_key)
         findings.extend(new if baseline is None else filter_new(new, baseline))
 
     if args.write_baseline is not None:

@@ -1,14 +1,67 @@
-"""`hubpub validate` (not implemented yet)."""
+"""``hubpub validate TARGET``: the lint plus the smoke test, for any existing module.
+
+The smoke test loads the module in a fresh process with ``hubpub.Module`` and with
+``tf.saved_model.load`` and runs every signature; each problem is finding HUB501.
+"""
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import urllib.parse
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from hubpub.commands.lint import add_report_arguments, lint
+from hubpub.errors import HubpubError
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("validate", help="(not implemented yet)")
+    p = sub.add_parser(
+        "validate", help="lint an existing module and smoke-test that it loads and runs",
+        description="Lint a module directory, .tar.gz or URL (built by hubpub or not), then "
+                    "load it in a fresh process with hubpub.Module and tf.saved_model.load and "
+                    "run every signature. Exit 0: clean; 1: findings at or above --fail-on; "
+                    "2: usage or input error.")
+    p.add_argument("targets", nargs="+", metavar="TARGET",
+                   help="a module directory, a module .tar.gz or a URL")
+    add_report_arguments(p)
     p.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    raise NotImplementedError("hubpub validate")
+    from hubpub.checks.target import is_manifest
+
+    for target in args.targets:
+        if is_manifest(target):
+            raise HubpubError(f"{target}: validate checks an existing module; for a manifest "
+                              "run `hubpub build` (it smoke-tests what it exports)")
+    return lint(args, extra=_smoke_findings)
+
+
+@contextlib.contextmanager
+def _module_dir(target: str) -> Iterator[Path]:
+    """A directory holding the module: the target itself, an unpacked copy, or the cache."""
+    if urllib.parse.urlsplit(target).scheme.lower() in ("file", "http", "https"):
+        from hubpub.resolver import resolve
+
+        yield Path(resolve(target))
+    elif Path(target).is_dir():
+        yield Path(target)
+    else:
+        from hubpub.archive import find_module_root, unpacked
+
+        with unpacked(Path(target)) as folder:
+            yield find_module_root(folder)
+
+
+def _smoke_findings(target: str, manifest: Any) -> list:
+    from hubpub.checks.findings import Finding, Location, Severity
+    from hubpub.checks.rules import hub501_smoke_test
+    from hubpub.smoke import start_smoke_test
+
+    with _module_dir(target) as folder:
+        result = start_smoke_test(folder).wait()
+    return [Finding(hub501_smoke_test.CODE, Severity.ERROR, problem, Location(path=target))
+            for problem in result.problems]
