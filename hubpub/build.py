@@ -74,7 +74,8 @@ def build_spec(manifest: Manifest, recipe: Recipe | None = None) -> Any:
 
     recipe = recipe or load_recipe(manifest)
     try:
-        return create_module_spec(recipe.module_fn, recipe.tags_and_args)
+        # A fixed seed: building the same inputs twice gives byte-identical modules.
+        return create_module_spec(recipe.module_fn, recipe.tags_and_args, random_seed=0)
     except HubpubError:
         raise
     except Exception as exc:  # publisher code failed: report its own file and line

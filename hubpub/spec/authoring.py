@@ -117,9 +117,22 @@ def record_source_lines(graph: tf.Graph) -> dict[str, tuple[str, int]]:
 
 def build_variant(module_fn: Callable[..., Any], tags: Iterable[str], args: Mapping[str, Any],
                   *, drop_collections: Iterable[str] = (), with_source_lines: bool = True,
-                  ) -> tuple[Any, dict[str, tuple[str, int]]]:
-    """Run ``module_fn(**args)`` in a fresh graph; return its MetaGraphDef and source lines."""
+                  random_seed: int | None = None) -> tuple[Any, dict[str, tuple[str, int]]]:
+    """Run ``module_fn(**args)`` in a fresh graph; return its MetaGraphDef and source lines.
+
+    With ``random_seed`` the graph is the same on every run: TF's graph-level seed is set and
+    Python's and NumPy's generators (which Keras initializers draw their seeds from) are
+    seeded, so random initializers get the same seed constants and values.
+    """
     graph = tf.Graph()
+    if random_seed is not None:
+        import random
+
+        import numpy as np
+
+        graph.seed = random_seed
+        random.seed(random_seed)
+        np.random.seed(random_seed)
     with graph.as_default():
         with tf.compat.v1.variable_scope("", use_resource=True), \
                 _track_keras_layers() as keras_layers:
@@ -271,7 +284,8 @@ def _check_outputs_are_fed(meta: Any, tags: Iterable[str],
 
 def create_module_spec(module_fn: Callable[..., Any],
                        tags_and_args: Iterable[tuple[Iterable[str], Mapping[str, Any]]] | None = None,
-                       drop_collections: Iterable[str] | None = None):
+                       drop_collections: Iterable[str] | None = None, *,
+                       random_seed: int | None = None):
     """Build a ModuleSpec by running ``module_fn`` once per ``(tags, kwargs)`` variant.
 
     Without ``tags_and_args`` there is one variant with no tags and no arguments.
@@ -287,7 +301,8 @@ def create_module_spec(module_fn: Callable[..., Any],
     for tags, args in variants:
         tags = set(tags)
         meta, lines = build_variant(module_fn, tags, args or {},
-                                    drop_collections=list(drop_collections or ()))
+                                    drop_collections=list(drop_collections or ()),
+                                    random_seed=random_seed)
         if not meta.signature_def:
             where = f" in the variant with tags {sorted(tags)}" if report_tags else ""
             raise SpecError(f"No signatures present{where}. Please call hub.add_signature(...) "
