@@ -130,7 +130,11 @@ def _prepare_target(path: Path) -> Path:
                           "module. Export to a new path, or remove it first.")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        return Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent))
+        tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent))
+        umask = os.umask(0)
+        os.umask(umask)
+        tmp.chmod(0o777 & ~umask)  # mkdtemp makes it private; a module folder is not
+        return tmp
     except OSError as exc:
         raise ExportError(f"cannot write to {path.parent}: {exc.strerror}") from exc
 
