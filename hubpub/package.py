@@ -258,7 +258,9 @@ class _ParallelGzipWriter:
         self._level = level
         self._threads = threads
         self._executor = ThreadPoolExecutor(threads, "hubpub-deflate") if threads > 1 else None
-        self._pending: collections.deque[Future[bytes]] = collections.deque()
+        # One writer thread hashes and writes blocks in order, off the thread feeding tarfile.
+        self._writer = ThreadPoolExecutor(1, "hubpub-write") if threads > 1 else None
+        self._pending: collections.deque[Future[None]] = collections.deque()
         self._buffer = bytearray()
         self._window = b""
         self._crc = 0
@@ -267,8 +269,9 @@ class _ParallelGzipWriter:
 
     def shutdown(self) -> None:
         """Stops the threads; blocks not yet written are dropped (after an error)."""
-        if self._executor is not None:
-            self._executor.shutdown(wait=True, cancel_futures=True)
+        for executor in (self._writer, self._executor):
+            if executor is not None:
+                executor.shutdown(wait=True, cancel_futures=True)
 
     def tell(self) -> int:
         return self._size + len(self._buffer)
@@ -285,20 +288,23 @@ class _ParallelGzipWriter:
         self._crc = isal_zlib.crc32(block, self._crc)
         self._size += len(block)
         zdict, self._window = self._window, (self._window + block)[-_WINDOW:]
-        if self._executor is None:
+        if self._executor is None or self._writer is None:
             self._out.write(_deflate_block(block, zdict, self._level, final))
             return
-        self._pending.append(
-            self._executor.submit(_deflate_block, block, zdict, self._level, final))
+        deflated = self._executor.submit(_deflate_block, block, zdict, self._level, final)
+        self._pending.append(self._writer.submit(self._write_when_done, deflated))
         # Bounded read-ahead: memory stays near 2 blocks per thread.
         while len(self._pending) > 2 * self._threads:
-            self._out.write(self._pending.popleft().result())
+            self._pending.popleft().result()
+
+    def _write_when_done(self, deflated: Future[bytes]) -> None:
+        self._out.write(deflated.result())
 
     def finish(self) -> None:
         """Deflates what is buffered as the final block and writes the gzip trailer."""
         self._submit(bytes(self._buffer), final=True)
         self._buffer.clear()
         while self._pending:
-            self._out.write(self._pending.popleft().result())
+            self._pending.popleft().result()
         self._out.write(struct.pack("<II", self._crc & 0xFFFFFFFF, self._size & 0xFFFFFFFF))
 
