@@ -49,11 +49,35 @@ _LAZY_LIGHT = {
     "resolve": "hubpub.resolver",
 }
 
-__all__ = sorted([
-    *_LAZY, *_LAZY_LIGHT, "__version__",
-    "ArchiveError", "CheckFailure", "ExportError", "HandleError", "HubpubError",
-    "ManifestError", "ModuleFormatError", "PublisherCodeError", "SpecError", "WeightsError",
-])
+__all__ = [
+    "ArchiveError",
+    "CheckFailure",
+    "ExportError",
+    "HandleError",
+    "HubpubError",
+    "ImageModuleInfo",
+    "ManifestError",
+    "Module",
+    "ModuleFormatError",
+    "ModuleSpec",
+    "ParsedTensorInfo",
+    "PublisherCodeError",
+    "SpecError",
+    "WeightsError",
+    "__version__",
+    "add_signature",
+    "attach_image_module_info",
+    "attach_message",
+    "create_module_spec",
+    "eval_function_for_module",
+    "export_latest_checkpoint",
+    "get_expected_image_size",
+    "get_num_image_channels",
+    "latest_checkpoint",
+    "load",
+    "load_module_spec",
+    "resolve",
+]
 
 
 def __getattr__(name: str) -> Any:

@@ -145,7 +145,6 @@ class Module:
             raise RuntimeError("Module must be applied in the graph it was instantiated for.")
         signature = signature or "default"
         input_infos = self.get_input_info_dict(signature)
-        output_infos = self.get_output_info_dict(signature)
         dict_inputs = convert_inputs(_normalize_inputs(inputs, input_infos), input_infos)
         scope_name = f"{self._name}_apply_{signature}".replace(":", "_")
         outputs = self._apply(signature, dict_inputs, scope_name)
@@ -164,7 +163,7 @@ class Module:
             names = tensor_names(info)
             values = [inputs[key]] if len(names) == 1 and not isinstance(
                 inputs[key], (tf.SparseTensor, tf.RaggedTensor)) else _components(inputs[key], info)
-            infeed.update(zip(names, values))
+            infeed.update(zip(names, values, strict=True))
         feed_map = dict(self._state_map)
         feed_map.update(infeed)
         meta = copy.deepcopy(self._meta)

@@ -20,16 +20,15 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import re
-import tempfile
 from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
 
+from hubpub.atomic import write_text_atomically
 from hubpub.checks.config import LOAD_FAILURE
 from hubpub.checks.findings import Finding
-from hubpub.errors import ExportError, HubpubError, ManifestError, ManifestProblem
+from hubpub.errors import HubpubError, ManifestError, ManifestProblem
 
 __all__ = ["BASELINE_VERSION", "filter_new", "fingerprint", "load_baseline", "write_baseline"]
 
@@ -63,18 +62,7 @@ def write_baseline(path: Path, findings: Sequence[Finding]) -> int:
                for fp in sorted(counts, key=lambda fp: (first[fp].code, fp))]
     text = json.dumps({"version": BASELINE_VERSION, "findings": entries}, indent=2,
                       sort_keys=True) + "\n"
-    path = Path(path)
-    try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    except OSError as exc:
-        raise ExportError(f"cannot write baseline {path}: {exc.strerror}") from exc
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as out:
-            out.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_text_atomically(path, text, what="baseline")
     return sum(counts.values())
 
 

@@ -12,14 +12,13 @@ from __future__ import annotations
 import argparse
 import difflib
 import json
-import os
 import sys
-import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from hubpub.errors import ExportError, HubpubError
+from hubpub.atomic import write_text_atomically
+from hubpub.errors import HubpubError
 
 FORMATS = ("markdown", "tfhub", "kaggle")  # hubpub.docs.render.FORMATS, without importing jinja2
 _MANIFEST_SUFFIXES = (".yaml", ".yml")
@@ -96,7 +95,7 @@ def run(args: argparse.Namespace) -> int:
         _print_files(files)
         return 0
     for name, text in files.items():
-        _write_atomically(paths[name], text)
+        write_text_atomically(paths[name], text)
         print(f"wrote {paths[name]}", file=sys.stderr)
     return 0
 
@@ -191,21 +190,6 @@ def _print_files(files: Mapping[str, str]) -> None:
         return
     for name, text in files.items():
         sys.stdout.write(f"==> {name} <==\n{text}")
-
-
-def _write_atomically(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    except OSError as exc:
-        raise ExportError(f"cannot write {path}: {exc.strerror}; pick a writable --out") from exc
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
-            handle.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def _report_problems(files: Mapping[str, str], paths: Mapping[str, Path | None], fmt: str, *,

@@ -14,13 +14,12 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-import tempfile
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+from hubpub.atomic import write_text_atomically
 from hubpub.checks.findings import Finding, Severity
-from hubpub.errors import ExportError
 
 __all__ = ["exit_code_for", "register", "run"]
 
@@ -137,25 +136,9 @@ def lint(args: argparse.Namespace, *,
     if args.output is None:
         sys.stdout.write(report)
     else:
-        _write(args.output, report)
+        write_text_atomically(args.output, report)
         counts = summary_counts(findings)
         print(f"hubpub: {counts['errors']} errors, {counts['warnings']} warnings "
               f"({counts['suppressed']} suppressed); {args.format} report in {args.output}",
               file=sys.stderr)
     return exit_code_for(findings, Severity.parse(args.fail_on))
-
-
-def _write(path: Path, text: str) -> None:
-    """Atomically: a failed write leaves an existing report untouched."""
-    try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp",
-                                   dir=path.parent if str(path.parent) else ".")
-    except OSError as exc:
-        raise ExportError(f"cannot write {path}: {exc.strerror}") from exc
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as out:
-            out.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
