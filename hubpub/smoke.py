@@ -169,7 +169,6 @@ def run_smoke_test(module_dir: str | Path) -> SmokeResult:
     """Load every variant both ways and run every signature (in this process)."""
     import numpy as np
 
-    from hubpub._tf import tf
     from hubpub.spec.image import get_expected_image_size
     from hubpub.spec.loading import load_module_spec
 

@@ -6,9 +6,9 @@ built (tuple keys are never serialized), so the state lives with the graph, not 
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import importlib.util
-import contextlib
 import logging
 import os
 import re
@@ -290,9 +290,9 @@ def create_module_spec(module_fn: Callable[..., Any],
 
     Without ``tags_and_args`` there is one variant with no tags and no arguments.
     """
-    from hubpub.spec.module_spec import ModuleSpec
-
     from tensorflow.core.protobuf import saved_model_pb2
+
+    from hubpub.spec.module_spec import ModuleSpec
 
     report_tags = bool(tags_and_args)
     variants = list(tags_and_args) if tags_and_args else [(set(), {})]
