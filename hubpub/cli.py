@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 from collections.abc import Sequence
 
@@ -28,6 +29,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="hubpub",
         description="Author, check, export, pack and document TF1 Hub format modules.",
+        epilog="Exit codes: 0 success; 1 checks, the smoke test or --check found problems; "
+               "2 usage or input error. `hubpub COMMAND --help` describes each command.",
     )
     parser.add_argument("--version", action="version", version=f"hubpub {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
@@ -42,6 +45,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not getattr(args, "run", None):
         parser.print_help(sys.stderr)
         return 2
+    if sys.stderr.isatty():  # downloads of URL handles show their progress on a terminal
+        os.environ.setdefault("TFHUB_DOWNLOAD_PROGRESS", "1")
     try:
         return int(args.run(args))
     except HubpubError as exc:

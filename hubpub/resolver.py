@@ -34,6 +34,7 @@ import re
 import shutil
 import socket
 import ssl
+import sys
 import tempfile
 import time
 import urllib.error
@@ -53,6 +54,7 @@ LOG = logging.getLogger(__name__)
 
 CACHE_DIR_ENV = "TFHUB_CACHE_DIR"
 LOCK_TIMEOUT_ENV = "HUBPUB_LOCK_TIMEOUT_SEC"
+PROGRESS_ENV = "TFHUB_DOWNLOAD_PROGRESS"  # any non-empty value: show download progress
 DEFAULT_LOCK_TIMEOUT_SEC = 600.0
 # Per socket operation; tensorflow_hub set none, and a stalled server then hung forever.
 HTTP_TIMEOUT_SEC = 60.0
@@ -90,6 +92,12 @@ def resolve(handle: str | os.PathLike[str], *, progress: Progress | None = None)
         ArchiveError: the tarball is corrupt, hostile or too large (see hubpub.archive).
     """
     handle = os.fspath(handle)
+    if progress is None and os.environ.get(PROGRESS_ENV):
+        shown = _StderrProgress(handle)
+        try:
+            return resolve(handle, progress=shown)
+        finally:
+            shown.close()
     scheme = urllib.parse.urlsplit(handle).scheme.lower()
     if scheme in ("http", "https"):
         return str(_cached(handle, _sha1(handle), lambda tmp: _fetch_http(handle, tmp, progress)))
@@ -104,6 +112,29 @@ def resolve(handle: str | os.PathLike[str], *, progress: Progress | None = None)
     stat = path.stat()
     key = _sha1(f"{handle}\0{path.resolve()}\0{stat.st_size}\0{stat.st_mtime_ns}")
     return str(_cached(handle, key, lambda tmp: _fetch_file(handle, path, tmp, progress)))
+
+
+class _StderrProgress:
+    """The old library's TFHUB_DOWNLOAD_PROGRESS: one line on stderr, rewritten in place."""
+
+    def __init__(self, handle: str) -> None:
+        self._handle = handle
+        self._last = 0.0
+        self._shown = False
+
+    def __call__(self, done: int, total: int | None) -> None:
+        now = time.monotonic()
+        if now - self._last < 0.2 and self._shown:
+            return
+        self._last, self._shown = now, True
+        amount = f"{done / 2**20:.1f} MiB" + (f" of {total / 2**20:.1f} MiB" if total else "")
+        sys.stderr.write(f"\rDownloading {self._handle}: {amount}\x1b[K")
+        sys.stderr.flush()
+
+    def close(self) -> None:
+        if self._shown:
+            sys.stderr.write("\n")
+            sys.stderr.flush()
 
 
 def _sha1(text: str) -> str:
