@@ -394,3 +394,43 @@ def test_exports_are_byte_identical_whatever_the_temporary_vocabulary_path(expor
     for name in files:
         assert (first / name).read_bytes() == (second / name).read_bytes(), name
     assert temporary not in (second / "saved_model.pb").read_bytes()
+
+
+# --- through `hubpub build` -------------------------------------------------------------------
+
+@pytest.mark.slow
+def test_built_example_tarball_holds_the_vectors(tmp_path):
+    from hubpub.cli import main
+
+    assert main(["build", str(EXAMPLE / "hubpub.yaml"), "--out", str(tmp_path), "--quiet"]) == 0
+    (tarball,) = tmp_path.glob("*.tar.gz")
+    manifest = load_manifest(EXAMPLE / "hubpub.yaml")
+    with get_recipe(manifest.recipe, manifest.folder, manifest.variants) as recipe:
+        tokens, matrix = list(recipe.embeddings.tokens), recipe.embeddings.matrix.copy()
+    with tf.Graph().as_default():
+        output = hubpub.Module(str(tarball))(tf.constant(SENTENCES))
+        with tf.compat.v1.Session() as session:
+            session.run([tf.compat.v1.global_variables_initializer(),
+                         tf.compat.v1.tables_initializer()])
+            out = session.run(output)
+    expected = np.stack([expected_sentence(s, tokens, matrix) for s in SENTENCES])
+    np.testing.assert_allclose(out, expected, rtol=1e-5, atol=1e-6)
+
+
+def test_build_with_a_malformed_embedding_file_exits_2_and_writes_nothing(tmp_path, capsys):
+    from hubpub.cli import main
+
+    project = tmp_path / "project"
+    project.mkdir()
+    (project / "hubpub.yaml").write_text((EXAMPLE / "hubpub.yaml").read_text())
+    lines = (EXAMPLE / "embeddings.txt").read_text(encoding="utf-8").splitlines(keepends=True)
+    lines[2] = lines[2].rsplit(" ", 1)[0] + "\n"  # line 3 loses its last number
+    (project / "embeddings.txt").write_text("".join(lines), encoding="utf-8")
+    out = tmp_path / "dist"
+    out.mkdir()
+    (out / "previous.txt").write_text("kept")
+    assert main(["build", str(project / "hubpub.yaml"), "--out", str(out), "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert "embeddings.txt:3: expected 16 numbers, found 15" in err
+    assert "Traceback" not in err
+    assert sorted(p.name for p in out.iterdir()) == ["previous.txt"]
