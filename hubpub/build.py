@@ -13,7 +13,7 @@ import platform
 import shutil
 import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -38,6 +38,8 @@ class Recipe:
     module_fn: Callable[..., Any]
     tags_and_args: list[tuple[set[str], dict[str, Any]]]
     init_fn: Callable[[Any, Any], None] | None = None
+    values: Callable[[], Mapping[str, Any]] | None = None  # variable name -> array
+    close: Callable[[], None] = lambda: None  # frees the recipe's memory and temp files
 
 
 @dataclass
@@ -57,8 +59,9 @@ def load_recipe(manifest: Manifest, progress: Progress | None = None) -> Recipe:
 
         recipe = get_recipe(manifest.recipe, manifest.folder, manifest.variants,
                             progress=(lambda done, total: progress("parse", done, total))
-                            if progress else None)
-        return Recipe(recipe.module_fn, recipe.tags_and_args, recipe.init_fn)
+                            if progress else None, manifest=manifest)
+        return Recipe(recipe.module_fn, recipe.tags_and_args, values=recipe.variable_values,
+                      close=recipe.close)
     module_fn = import_callable(manifest.module_fn, manifest.folder, what="module_fn")
     assets = {name: str(path) for name, path in manifest.assets.items()}
     tags_and_args = [(set(v.tags), {**assets, **v.args}) for v in manifest.variants]
@@ -160,7 +163,8 @@ def export_weights(manifest: Manifest, spec: Any, recipe: Recipe, target: Path) 
                 raise wrap_publisher_error(exc, "weights hook raised") from exc
 
     export_spec(spec, target, checkpoint_path=checkpoint,
-                name_transform_fn=_name_transform(manifest), init_fn=init_fn)
+                name_transform_fn=_name_transform(manifest), init_fn=init_fn,
+                values=recipe.values() if recipe.values else None)
 
 
 @contextmanager
@@ -232,45 +236,62 @@ def build(manifest: Manifest, *, out_dir: Path | None = None, progress: Progress
     Raises CheckFailure (exit 1) when checks or the smoke test find errors, and other
     HubpubErrors (exit 2) for bad input; ``out_dir`` is untouched in both cases.
     """
-    from hubpub.checks.findings import Severity
-    from hubpub.package import pack, write_checksum
     from hubpub.smoke import start_smoke_test
 
-    out_dir = Path(out_dir) if out_dir else manifest.output
-    timer = _Timer(progress)
+    # Started first: the child imports TensorFlow while this process builds and exports.
+    smoke_run = start_smoke_test() if smoke else None
+    try:
+        return _build(manifest, Path(out_dir) if out_dir else manifest.output,
+                      _Timer(progress), smoke_run, progress)
+    finally:
+        if smoke_run is not None:
+            smoke_run.cancel()
+
+
+def _build(manifest: Manifest, out_dir: Path, timer: _Timer, smoke_run: Any,
+           progress: Progress | None) -> BuildResult:
+    from hubpub.checks.findings import Severity
+    from hubpub.package import pack, write_checksum
+
     base = f"{manifest.publisher}-{manifest.name}-{manifest.version}"
-    with timer.step("spec"):
+    with timer.step("load"):
         recipe = load_recipe(manifest, progress)
-        spec = build_spec(manifest, recipe)
-        view = module_view(manifest, spec)
-    with timer.step("checks"):
-        findings = run_checks(manifest, view)
-    errors = [f for f in findings if f.severity >= Severity.ERROR and f.suppressed is None]
-    if errors:
-        raise CheckFailure(f"{len(errors)} check error(s); the module was not exported",
-                           findings=findings)
-    with _staging(out_dir) as stage:
-        module_dir = stage / base
-        with timer.step("export"):
-            export_weights(manifest, spec, recipe, module_dir)
-        smoke_run = start_smoke_test(module_dir) if smoke else None
-        with timer.step("pack"):
-            packed = pack(module_dir, stage / f"{base}.tar.gz",
-                          progress=(lambda done, total: progress("pack", done, total))
-                          if progress else None)
-            write_checksum(packed)
-        with timer.step("smoke test"):
-            smoke_result = smoke_run.wait() if smoke_run else None
-        if smoke_result is not None and not smoke_result.ok:
-            raise CheckFailure("smoke test failed:\n  " + "\n  ".join(smoke_result.problems),
+    try:
+        with timer.step("spec"):
+            spec = build_spec(manifest, recipe)
+            view = module_view(manifest, spec)
+        with timer.step("checks"):
+            findings = run_checks(manifest, view)
+        errors = [f for f in findings if f.severity >= Severity.ERROR and f.suppressed is None]
+        if errors:
+            raise CheckFailure(f"{len(errors)} check error(s); the module was not exported",
                                findings=findings)
-        report = _report(manifest, view, findings, module_dir, packed, smoke_result, timer)
-        written = [base, packed.path.name, packed.path.name + ".sha256", "build-report.json"]
-        with timer.step("docs"):
-            written += _write_docs(manifest, view, report, stage, out_dir)
-        report["timings"] = timer.timings
-        (stage / "build-report.json").write_text(json.dumps(report, indent=2, sort_keys=False) + "\n")
-        _publish(stage, out_dir, written)
+        with _staging(out_dir) as stage:
+            module_dir = stage / base
+            with timer.step("export"):
+                export_weights(manifest, spec, recipe, module_dir)
+            recipe.close()  # the weights are on disk now; free them before packing
+            if smoke_run is not None:
+                smoke_run.test(module_dir)
+            with timer.step("pack"):
+                packed = pack(module_dir, stage / f"{base}.tar.gz",
+                              progress=(lambda done, total: progress("pack", done, total))
+                              if progress else None)
+                write_checksum(packed)
+            with timer.step("smoke test"):
+                smoke_result = smoke_run.wait() if smoke_run else None
+            if smoke_result is not None and not smoke_result.ok:
+                raise CheckFailure("smoke test failed:\n  " + "\n  ".join(smoke_result.problems),
+                                   findings=findings)
+            report = _report(manifest, view, findings, module_dir, packed, smoke_result, timer)
+            written = [base, packed.path.name, packed.path.name + ".sha256", "build-report.json"]
+            with timer.step("docs"):
+                written += _write_docs(manifest, view, report, stage, out_dir)
+            report["timings"] = timer.timings
+            (stage / "build-report.json").write_text(json.dumps(report, indent=2) + "\n")
+            _publish(stage, out_dir, written)
+    finally:
+        recipe.close()
     return BuildResult(out_dir, out_dir / packed.path.name, packed.sha256, out_dir / base,
                        report, findings)
 

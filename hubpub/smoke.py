@@ -35,12 +35,32 @@ class SmokeResult:
 
 
 class SmokeRun:
-    """A smoke test running in a child process; ``wait()`` collects its result."""
+    """A smoke test in a child process.
 
-    def __init__(self, module_dir: Path) -> None:
+    The child can start before the module exists (``SmokeRun()``): it imports TensorFlow,
+    which takes seconds, while the build parses weights and exports; ``test(module_dir)``
+    then tells it what to load, and ``wait()`` collects the result.
+    """
+
+    def __init__(self, module_dir: Path | None = None) -> None:
+        argv = [sys.executable, "-m", "hubpub.smoke"]
+        if module_dir is not None:
+            argv.append(str(module_dir))
         self._process = subprocess.Popen(
-            [sys.executable, "-m", "hubpub.smoke", str(module_dir)],
+            argv, stdin=subprocess.PIPE if module_dir is None else subprocess.DEVNULL,
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+    def test(self, module_dir: Path) -> None:
+        """Give a child started without a module the directory to smoke-test."""
+        stdin, self._process.stdin = self._process.stdin, None  # communicate() must not touch it
+        stdin.write(f"{module_dir}\n")
+        stdin.close()
+
+    def cancel(self) -> None:
+        """Stop the child if it is still running (a build that failed before the test)."""
+        if self._process.returncode is None:
+            self._process.kill()
+            self._process.communicate()
 
     def wait(self) -> SmokeResult:
         try:
@@ -57,7 +77,8 @@ class SmokeRun:
         return SmokeResult(data["problems"], data["signatures"])
 
 
-def start_smoke_test(module_dir: Path) -> SmokeRun:
+def start_smoke_test(module_dir: Path | None = None) -> SmokeRun:
+    """Start the child process; without ``module_dir``, call ``test(module_dir)`` later."""
     return SmokeRun(module_dir)
 
 
@@ -213,6 +234,13 @@ def run_smoke_test(module_dir: str | Path) -> SmokeResult:
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
+    if not argv:
+        import hubpub.module  # noqa: F401  (the slow imports, done while the parent works)
+
+        line = sys.stdin.readline().strip()
+        if not line:  # the parent gave up before there was a module to test
+            return 0
+        argv = [line]
     result = run_smoke_test(argv[0])
     print(json.dumps(result.to_json()))
     return 0

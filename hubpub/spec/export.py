@@ -211,11 +211,14 @@ def _full_shape(parts: list) -> list[int] | None:
 
 def export_spec(spec: Any, path: str | Path, *, checkpoint_path: str | None,
                 name_transform_fn: Callable[[str], str] | None = None,
-                init_fn: Callable[[Any, Any], None] | None = None) -> Path:
+                init_fn: Callable[[Any, Any], None] | None = None,
+                values: Mapping[str, Any] | None = None) -> Path:
     """Instantiate the spec in a new graph, fill its variables, and export it.
 
     Weights come from ``checkpoint_path`` (keys through ``name_transform_fn``), else from the
-    variables' initializers; ``init_fn(module, session)`` may then assign values.
+    variables' initializers; ``values`` (variable name -> array) are fed straight into those
+    variables' initializers, so a big matrix is never held twice nor put in the graph; then
+    ``init_fn(module, session)`` may assign more.
     """
     from hubpub.module import Module
 
@@ -228,11 +231,24 @@ def export_spec(spec: Any, path: str | Path, *, checkpoint_path: str | None,
             assignment = {transform(k): v for k, v in module.variable_map.items()}
             check_checkpoint(checkpoint_path, assignment)
             tf.compat.v1.train.init_from_checkpoint(checkpoint_path, assignment)
+        fed = _fed_variables(module, values or {})
         with tf.compat.v1.Session() as session:
-            session.run(tf.compat.v1.global_variables_initializer())
+            others = [v for v in tf.compat.v1.global_variables() if v not in fed.values()]
+            session.run(tf.compat.v1.variables_initializer(others))
+            for name, variable in fed.items():
+                initializer = variable.initializer
+                session.run(initializer, {initializer.inputs[1]: values[name]})
             if init_fn is not None:
                 init_fn(module, session)
             return module.export(path, session)
+
+
+def _fed_variables(module: Any, values: Mapping[str, Any]) -> dict[str, Any]:
+    unknown = sorted(set(values) - set(module.variable_map))
+    if unknown:
+        raise WeightsError(f"values given for {unknown}, which are not variables of the module "
+                           f"(it has {sorted(module.variable_map)})")
+    return {name: module.variable_map[name] for name in values}
 
 
 def _check_export_variant_has_all_variables(spec: Any) -> None:
