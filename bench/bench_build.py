@@ -275,7 +275,7 @@ def _build_steps(out_dir: Path, text_bytes: int) -> list[dict]:
     data = json.loads(report.read_text())
     tar_bytes = data.get("tarball", {}).get("bytes", 0)
     return [{"step": name, "seconds": seconds, "hwm_mb": None,
-             "text_bytes": text_bytes if name == "spec" else 0,
+             "text_bytes": text_bytes if name == "load" else 0,
              "out_bytes": tar_bytes if name == "pack" else 0}
             for name, seconds in data.get("timings", {}).items()]
 
