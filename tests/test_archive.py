@@ -20,8 +20,9 @@ from hubpub.archive import (
     unpacked,
 )
 from hubpub.errors import ArchiveError, ModuleFormatError
+from tests.fixture_paths import HALF_PLUS_TWO
 
-FIXTURE = Path("/work/shared/fixtures/half_plus_two_v1.tar.gz")
+FIXTURE = HALF_PLUS_TWO
 MODULE_FILES = {
     "tfhub_module.pb": b"\x08\x03",
     "saved_model.pb": b"not really a saved model, but bytes",

@@ -15,10 +15,11 @@ from hubpub._tf import tf
 from hubpub.checks import rules as registry
 from hubpub.cli import main
 from tests.checks.lintmodules import raw_saved_model, write_module
+from tests.fixture_paths import HALF_PLUS_TWO
 
 v1 = tf.compat.v1
 REPO = Path(__file__).resolve().parents[1]
-FIXTURE = REPO.parent / "shared" / "fixtures" / "half_plus_two_v1.tar.gz"
+FIXTURE = HALF_PLUS_TWO
 
 
 def warning_only():

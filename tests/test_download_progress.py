@@ -7,12 +7,11 @@ import subprocess
 import sys
 from pathlib import Path
 
-FIXTURE = Path("/work/shared/fixtures/half_plus_two_v1.tar.gz")
+from tests.fixture_paths import HALF_PLUS_TWO
 
 
 def _fixture() -> Path:
-    local = Path(__file__).resolve().parents[2] / "shared" / "fixtures" / FIXTURE.name
-    return local if local.is_file() else FIXTURE
+    return HALF_PLUS_TWO
 
 
 def _resolve(tmp_path: Path, **env: str) -> subprocess.CompletedProcess:

@@ -19,13 +19,14 @@ import pytest
 import hubpub as hub
 from hubpub._tf import tf
 from tests import modulefns
+from tests.fixture_paths import HALF_PLUS_TWO
 from tests.oracle import import_tensorflow_hub
 
 pytestmark = [pytest.mark.slow, pytest.mark.interop]
 
 v1 = tf.compat.v1
 
-FIXTURE = Path(__file__).resolve().parents[2] / "shared" / "fixtures" / "half_plus_two_v1.tar.gz"
+FIXTURE = HALF_PLUS_TWO
 TRAIN_AND_DEFAULT = [({"train"}, {"training": True}), (set(), {"training": False})]
 
 

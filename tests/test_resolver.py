@@ -29,8 +29,9 @@ import pytest
 import hubpub
 from hubpub.errors import ArchiveError, HandleError
 from hubpub.resolver import cache_dir, resolve
+from tests.fixture_paths import HALF_PLUS_TWO
 
-FIXTURE = Path("/work/shared/fixtures/half_plus_two_v1.tar.gz")
+FIXTURE = HALF_PLUS_TWO
 
 
 @pytest.fixture(autouse=True)

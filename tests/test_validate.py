@@ -10,18 +10,15 @@ from pathlib import Path
 import pytest
 
 from hubpub.cli import main
+from tests.fixture_paths import HALF_PLUS_TWO
 
 pytestmark = pytest.mark.slow
 
-FIXTURE = Path(__file__).resolve().parents[1].parent / "shared" / "fixtures" / "half_plus_two_v1.tar.gz"
 
 
 @pytest.fixture(scope="module")
 def fixture_tarball() -> Path:
-    path = FIXTURE if FIXTURE.is_file() else Path("/work/shared/fixtures/half_plus_two_v1.tar.gz")
-    if not path.is_file():
-        pytest.skip("half_plus_two fixture not found")
-    return path
+    return HALF_PLUS_TWO
 
 
 def _unpack(tarball: Path, dest: Path) -> Path:

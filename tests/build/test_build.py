@@ -45,8 +45,8 @@ def built_templates(tmp_path_factory):
 
 @pytest.mark.parametrize("template", TEMPLATES)
 def test_every_template_builds_and_loads(built_templates, template):
-    from hubpub._tf import tf
     import hubpub
+    from hubpub._tf import tf
 
     code, _, out = built_templates[template]
     assert code == 0
@@ -118,8 +118,8 @@ def _manifest(weights: str) -> str:
 
 
 def _kernel(module_dir: Path) -> np.ndarray:
-    from hubpub._tf import tf
     import hubpub
+    from hubpub._tf import tf
 
     with tf.Graph().as_default():
         module = hubpub.Module(str(module_dir))

@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 import tarfile
-from pathlib import Path
 
 import pytest
 
 from hubpub.checks.target import load_view
 from hubpub.errors import ArchiveError, HandleError
 from tests.checks.lintmodules import pack
+from tests.fixture_paths import HALF_PLUS_TWO
 
-FIXTURE = Path(__file__).resolve().parents[2].parent / "shared" / "fixtures" / "half_plus_two_v1.tar.gz"
+FIXTURE = HALF_PLUS_TWO
 
 
 @pytest.fixture(scope="module")

@@ -7,8 +7,10 @@ from pathlib import Path
 
 import pytest
 
+from tests.fixture_paths import HALF_PLUS_TWO
+
 # ../shared/fixtures next to the repository.
-FIXTURE = Path(__file__).resolve().parents[3] / "shared" / "fixtures" / "half_plus_two_v1.tar.gz"
+FIXTURE = HALF_PLUS_TWO
 
 
 @pytest.fixture(scope="session")

@@ -29,10 +29,8 @@ from tests.checks.modulefns import (
     spec_view,
     train_and_default,
 )
+from tests.fixture_paths import HALF_PLUS_TWO
 
-# ../shared/fixtures beside the repository (CI lays a copy there too).
-HALF_PLUS_TWO = (Path(__file__).resolve().parents[4] / "shared" / "fixtures"
-                 / "half_plus_two_v1.tar.gz")
 RULE_FILES = sorted(Path(registry.__file__).parent.glob("hub2[0-9][0-9]_*.py"))
 HUB2 = LintConfig(select=("HUB2",))
 

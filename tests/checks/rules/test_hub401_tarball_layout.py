@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import shutil
 import tarfile
-from pathlib import Path
 
 import pytest
 
@@ -13,8 +12,9 @@ from hubpub.checks.engine import run_checks
 from hubpub.checks.graph import ModuleView
 from hubpub.spec.files import read_saved_model
 from tests.checks.lintmodules import lint, pack
+from tests.fixture_paths import HALF_PLUS_TWO
 
-FIXTURE = Path(__file__).resolve().parents[3].parent / "shared" / "fixtures" / "half_plus_two_v1.tar.gz"
+FIXTURE = HALF_PLUS_TWO
 
 
 @pytest.fixture(scope="module")
