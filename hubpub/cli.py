@@ -17,7 +17,7 @@ import sys
 from collections.abc import Sequence
 
 from hubpub import __version__
-from hubpub.errors import HubpubError
+from hubpub.errors import HubpubError, ManifestError
 
 __all__ = ["build_parser", "console_main", "main"]
 
@@ -49,6 +49,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         os.environ.setdefault("TFHUB_DOWNLOAD_PROGRESS", "1")
     try:
         return int(args.run(args))
+    except ManifestError as exc:
+        for problem in exc.problems:  # file:line:col lines, as editors and CI parse them
+            print(problem, file=sys.stderr)
+        count = len(exc.problems)
+        print(f"hubpub: error: {count} problem{'s' * (count != 1)} in the manifest",
+              file=sys.stderr)
+        return exc.exit_code
     except HubpubError as exc:
         print(f"hubpub: error: {exc}", file=sys.stderr)
         return exc.exit_code

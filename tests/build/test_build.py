@@ -217,3 +217,24 @@ def test_readme_main_command_builds_the_example(tmp_path):
     assert proc.returncode == 0, proc.stderr
     assert list(tmp_path.glob("*.tar.gz"))
     assert "Traceback" not in proc.stderr
+
+
+def test_module_fn_file_that_does_not_import_names_its_line(tmp_path, capsys):
+    manifest = _write_project(tmp_path / "p", _manifest("source: initializers"), """
+        import tensorflow as tf
+
+        def module_fn(:
+            pass
+    """)
+    assert _build(manifest, tmp_path / "out") == 2
+    err = capsys.readouterr().err
+    assert f"{tmp_path / 'p' / 'module.py'}:4:" in err
+    assert "SyntaxError" in err
+    assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())
+
+
+def test_module_fn_name_that_does_not_exist(tmp_path, capsys):
+    manifest = _write_project(tmp_path / "p", _manifest("source: initializers").replace(
+        "module.py:module_fn", "module.py:make_module"), DENSE_MODULE)
+    assert _build(manifest, tmp_path / "out") == 2
+    assert "'make_module' is not a function" in capsys.readouterr().err
