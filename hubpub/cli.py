@@ -65,4 +65,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def console_main() -> None:
+    """The console script and ``python -m hubpub``: a real process, so native noise can go."""
+    from hubpub.commands._quiet import quiet_tensorflow
+
+    quiet_tensorflow()
     sys.exit(main())
