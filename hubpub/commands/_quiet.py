@@ -18,8 +18,8 @@ __all__ = ["quiet_tensorflow"]
 
 def quiet_tensorflow() -> None:
     """Silence native stderr writes and TF's deprecation noise; Python's stderr stays."""
-    if os.environ.get("HUBPUB_DEBUG"):
-        return
+    if os.environ.get("HUBPUB_DEBUG") or "importtime" in sys._xoptions:
+        return  # asked for everything, or profiling imports (-X importtime writes to fd 2)
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     logging.getLogger("tensorflow").setLevel(logging.ERROR)
     warnings.filterwarnings("ignore", message=r"`tf\.layers\.\w+` is deprecated")
