@@ -25,6 +25,9 @@ def run(args: argparse.Namespace) -> int:
     from hubpub.manifest import load_manifest
 
     manifest = load_manifest(args.manifest)  # before TensorFlow: a typo fails fast
+    from hubpub.checks.config import config_from_manifest
+
+    config_from_manifest(manifest)  # so does an unknown rule code or option in `lint:`
     from hubpub.build import build
     from hubpub.commands._console import StepProgress, use_colour
     from hubpub.errors import CheckFailure
