@@ -173,8 +173,8 @@ def _staging(out_dir: Path) -> Iterator[Path]:
         out_dir.mkdir(parents=True, exist_ok=True)
         stage = Path(tempfile.mkdtemp(prefix=".hubpub-build-", dir=out_dir))
     except OSError as exc:
-        raise ExportError(f"cannot write to output directory {out_dir}: "
-                          f"{exc.strerror or exc}") from exc
+        raise ExportError(f"cannot write to output directory {out_dir} "
+                          f"({exc.strerror or exc}); choose a writable --out") from exc
     try:
         yield stage
     finally:
@@ -254,44 +254,45 @@ def _build(manifest: Manifest, out_dir: Path, timer: _Timer, smoke_run: Any,
     from hubpub.package import pack, write_checksum
 
     base = f"{manifest.publisher}-{manifest.name}-{manifest.version}"
-    with timer.step("load"):
-        recipe = load_recipe(manifest, progress)
-    try:
-        with timer.step("spec"):
-            spec = build_spec(manifest, recipe)
-            view = module_view(manifest, spec)
-        with timer.step("checks"):
-            findings = run_checks(manifest, view)
-        errors = [f for f in findings if f.severity >= Severity.ERROR and f.suppressed is None]
-        if errors:
-            raise CheckFailure(f"{len(errors)} check error(s); the module was not exported",
-                               findings=findings)
-        with _staging(out_dir) as stage:
+    # Staged first, so an unwritable --out fails before any publisher code runs.
+    with _staging(out_dir) as stage:
+        with timer.step("load"):
+            recipe = load_recipe(manifest, progress)
+        try:
+            with timer.step("spec"):
+                spec = build_spec(manifest, recipe)
+                view = module_view(manifest, spec)
+            with timer.step("checks"):
+                findings = run_checks(manifest, view)
+            errors = [f for f in findings
+                      if f.severity >= Severity.ERROR and f.suppressed is None]
+            if errors:
+                raise CheckFailure(f"{len(errors)} check error(s); the module was not exported",
+                                   findings=findings)
             module_dir = stage / base
             with timer.step("export"):
                 export_weights(manifest, spec, recipe, module_dir)
-            recipe.close()  # the weights are on disk now; free them before packing
-            if smoke_run is not None:
-                smoke_run.test(module_dir)
-            with timer.step("pack"):
-                packed = pack(module_dir, stage / f"{base}.tar.gz",
-                              progress=(lambda done, total: progress("pack", done, total))
-                              if progress else None)
-                write_checksum(packed)
-            with timer.step("smoke test"):
-                smoke_result = smoke_run.wait() if smoke_run else None
-            if smoke_result is not None and not smoke_result.ok:
-                raise CheckFailure("smoke test failed:\n  " + "\n  ".join(smoke_result.problems),
-                                   findings=findings)
-            report = _report(manifest, view, findings, module_dir, packed, smoke_result, timer)
-            written = [base, packed.path.name, packed.path.name + ".sha256", "build-report.json"]
-            with timer.step("docs"):
-                written += _write_docs(manifest, view, report, stage, out_dir)
-            report["timings"] = timer.timings
-            (stage / "build-report.json").write_text(json.dumps(report, indent=2) + "\n")
-            _publish(stage, out_dir, written)
-    finally:
-        recipe.close()
+        finally:
+            recipe.close()  # the weights are on disk now (or never will be): free them
+        if smoke_run is not None:
+            smoke_run.test(module_dir)
+        with timer.step("pack"):
+            packed = pack(module_dir, stage / f"{base}.tar.gz",
+                          progress=(lambda done, total: progress("pack", done, total))
+                          if progress else None)
+            write_checksum(packed)
+        with timer.step("smoke test"):
+            smoke_result = smoke_run.wait() if smoke_run else None
+        if smoke_result is not None and not smoke_result.ok:
+            raise CheckFailure("smoke test failed:\n  " + "\n  ".join(smoke_result.problems),
+                               findings=findings)
+        report = _report(manifest, view, findings, module_dir, packed, smoke_result, timer)
+        written = [base, packed.path.name, packed.path.name + ".sha256", "build-report.json"]
+        with timer.step("docs"):
+            written += _write_docs(manifest, view, report, stage, out_dir, base)
+        report["timings"] = timer.timings
+        (stage / "build-report.json").write_text(json.dumps(report, indent=2) + "\n")
+        _publish(stage, out_dir, written)
     return BuildResult(out_dir, out_dir / packed.path.name, packed.sha256, out_dir / base,
                        report, findings)
 
@@ -315,19 +316,19 @@ def _report(manifest: Manifest, view: Any, findings: list[Any], module_dir: Path
 
 
 def _write_docs(manifest: Manifest, view: Any, report: dict[str, Any], stage: Path,
-                out_dir: Path) -> list[str]:
-    """The Markdown page next to the tarball; returns the staged file names."""
-    from hubpub.docs.render import render_docs
+                out_dir: Path, base: str) -> list[str]:
+    """The Markdown page ``<base>.md`` next to the tarball; returns the staged file names.
 
-    pages = render_docs(view, manifest, fmt="markdown", build_report=report)
-    existing = {name: (out_dir / name).read_text(encoding="utf-8")
-                for name in pages if (out_dir / name).is_file()}
-    if existing:  # hand-written sections of the previous page survive
-        pages = render_docs(view, manifest, fmt="markdown", build_report=report,
-                            existing=existing)
-    names = []
-    for name, text in pages.items():
-        (stage / name).write_text(text)
-        names.append(name)
-    return names
+    Named after the module, not README.md, so that building into the project folder never
+    replaces a file the publisher wrote.
+    """
+    from hubpub.docs.render import MARKDOWN_FILE, render_docs
+
+    name = f"{base}.md"
+    previous = out_dir / name
+    existing = ({MARKDOWN_FILE: previous.read_text(encoding="utf-8")}
+                if previous.is_file() else None)  # its hand-written sections survive
+    pages = render_docs(view, manifest, fmt="markdown", build_report=report, existing=existing)
+    (stage / name).write_text(pages[MARKDOWN_FILE], encoding="utf-8")
+    return [name]
 

@@ -176,10 +176,13 @@ def test_manifest_without_build_output_builds_the_spec_in_memory(tmp_path, capsy
 
 @pytest.mark.slow
 def test_page_written_by_build_passes_docs_check(tmp_path, capsys):
-    pytest.importorskip("hubpub.package", reason="hubpub build's packing is not there yet")
-    manifest = _project(tmp_path / "p", "docs: {out: dist/README.md}\n")
+    manifest = _project(tmp_path / "p", "docs: {out: dist/acme-fruit-2.md}\n")
+    (tmp_path / "p" / "dist").mkdir()
+    (tmp_path / "p" / "dist" / "README.md").write_text("the publisher's own file\n")
     assert main(["build", str(manifest), "--quiet", "--no-smoke-test"]) == 0
-    page = tmp_path / "p" / "dist" / "README.md"
+    # The page is named after the module: a README.md in the output folder is left alone.
+    assert (tmp_path / "p" / "dist" / "README.md").read_text() == "the publisher's own file\n"
+    page = tmp_path / "p" / "dist" / "acme-fruit-2.md"
     assert "## Download" in page.read_text()
     report = json.loads((tmp_path / "p" / "dist" / "build-report.json").read_text())
     assert f"`{report['tarball']['sha256']}`" in page.read_text()
