@@ -53,8 +53,11 @@ class SmokeRun:
     def test(self, module_dir: Path) -> None:
         """Give a child started without a module the directory to smoke-test."""
         stdin, self._process.stdin = self._process.stdin, None  # communicate() must not touch it
-        stdin.write(f"{module_dir}\n")
-        stdin.close()
+        try:
+            stdin.write(f"{module_dir}\n")
+            stdin.close()
+        except BrokenPipeError:  # the child died early; wait() reports what it printed
+            pass
 
     def cancel(self) -> None:
         """Stop the child if it is still running (a build that failed before the test)."""
@@ -67,6 +70,7 @@ class SmokeRun:
             out, err = self._process.communicate(timeout=TIMEOUT_SECONDS)
         except subprocess.TimeoutExpired:
             self._process.kill()
+            self._process.communicate()
             return SmokeResult([f"smoke test did not finish in {TIMEOUT_SECONDS} s"])
         try:
             data = json.loads(out.strip().splitlines()[-1])
@@ -186,11 +190,23 @@ def _compare(name: str, variant: str, tf1: dict, tf2: dict, problems: list[str])
                             "between hubpub.Module and tf.saved_model.load")
 
 
+def _image_size(spec: Any, tags: frozenset, infos: dict) -> list[int] | None:
+    """The variant's attached image size, else the `images` input's height and width."""
+    from hubpub.spec.image import IMAGE_MODULE_INFO_KEY, ImageModuleInfo
+
+    info = spec.get_attached_message(IMAGE_MODULE_INFO_KEY, ImageModuleInfo, tags=tags)
+    if info is not None and info.default_image_size.height and info.default_image_size.width:
+        return [info.default_image_size.height, info.default_image_size.width]
+    shape = infos["images"].get_shape()
+    if shape.rank == 4 and shape[1] is not None and shape[2] is not None:
+        return [shape[1], shape[2]]
+    return None
+
+
 def run_smoke_test(module_dir: str | Path) -> SmokeResult:
     """Load every variant both ways and run every signature (in this process)."""
     import numpy as np
 
-    from hubpub.spec.image import get_expected_image_size
     from hubpub.spec.loading import load_module_spec
 
     module_dir = str(module_dir)
@@ -201,10 +217,7 @@ def run_smoke_test(module_dir: str | Path) -> SmokeResult:
         inputs = {}
         for name in spec.get_signature_names(tags):
             infos = spec.get_input_info_dict(name, tags)
-            try:
-                size = get_expected_image_size(spec, name) if "images" in infos else None
-            except ValueError:
-                size = None
+            size = _image_size(spec, tags, infos) if "images" in infos else None
 
             def make(infos: dict = infos, size: list | None = size, seed: int = len(inputs)) -> dict:
                 rng = np.random.default_rng(seed)
