@@ -79,11 +79,14 @@ def load_failure(error: HubpubError, target: str) -> Finding:
     Errors from the publisher's code carry its file and line; an archive error its member.
     """
     source, line = getattr(error, "path", None), getattr(error, "line", None)
+    member = getattr(error, "member", None)
     message = str(error)
     if source and line and message.startswith(f"{source}:{line}: "):
         message = message[len(f"{source}:{line}: "):]
+    if member and message.endswith(f" (member {member!r})"):  # the location names it
+        message = message[:-len(f" (member {member!r})")]
     location = Location(path=target, source=source if line else None, line=line,
-                        member=getattr(error, "member", None))
+                        member=member)
     return Finding(LOAD_FAILURE, Severity.ERROR, message, location)
 
 

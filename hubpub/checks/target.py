@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from hubpub.errors import HandleError
+from hubpub.resolver import TARBALL_SUFFIXES
 
 if TYPE_CHECKING:
     from hubpub.checks.graph import ModuleView
@@ -20,7 +21,6 @@ if TYPE_CHECKING:
 __all__ = ["MANIFEST_SUFFIXES", "TARBALL_SUFFIXES", "is_manifest", "load_view"]
 
 MANIFEST_SUFFIXES = (".yaml", ".yml")
-TARBALL_SUFFIXES = (".tar.gz", ".tgz", ".tar")
 _URL_SCHEMES = ("http", "https", "file")
 
 
@@ -63,24 +63,32 @@ def _from_manifest(target: str, manifest: Any) -> ModuleView:
     return module_view(manifest, build_spec(manifest), path=target)
 
 
+# In both readers the archive and tfhub_module.pb are checked before anything imports
+# TensorFlow, so a hostile or broken target is refused in a fraction of a second.
+
 def _from_directory(folder: Path, *, shown: str) -> ModuleView:
-    from hubpub.checks.graph import ModuleView
     from hubpub.spec.files import read_saved_model
+
+    saved_model = read_saved_model(folder)
+    from hubpub.checks.graph import ModuleView
 
     checkpoint = folder / "variables" / "variables"
     return ModuleView.from_saved_model(
-        read_saved_model(folder), path=shown,
+        saved_model, path=shown,
         checkpoint_path=str(checkpoint) if checkpoint.with_suffix(".index").is_file() else None)
 
 
 def _from_tarball(tarball: Path, *, shown: str) -> ModuleView:
     from hubpub.archive import find_module_root, list_members, unpacked
-    from hubpub.checks.graph import ModuleView
-    from hubpub.spec.files import read_saved_model
+    from hubpub.spec.files import read_module_def, read_saved_model
 
     # Directories get a trailing slash, so HUB401 can tell `variables/` from a file.
     members = [m.name.rstrip("/") + "/" if m.type == "dir" else m.name
                for m in list_members(tarball)]
     with unpacked(tarball) as folder:
-        saved_model = read_saved_model(find_module_root(folder))
+        root = find_module_root(folder)
+        read_module_def(root)
+        saved_model = read_saved_model(root)
+    from hubpub.checks.graph import ModuleView
+
     return ModuleView.from_saved_model(saved_model, path=shown, members=members)
