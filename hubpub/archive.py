@@ -39,7 +39,7 @@ from typing import BinaryIO
 
 from isal import igzip, isal_zlib
 
-from hubpub.errors import ArchiveError, ModuleFormatError
+from hubpub.errors import ArchiveError, HubpubError, ModuleFormatError
 
 __all__ = [
     "DEFAULT_MAX_MEMBERS",
@@ -122,9 +122,9 @@ def _limit_from_env(name: str, default: int) -> int:
     try:
         value = int(raw)
     except ValueError:
-        raise ArchiveError(f"{name}={raw!r} is not a whole number") from None
+        raise HubpubError(f"{name}={raw!r} is not a whole number") from None
     if value <= 0:
-        raise ArchiveError(f"{name}={raw!r} must be a positive number")
+        raise HubpubError(f"{name}={raw!r} must be a positive number")
     return value
 
 
