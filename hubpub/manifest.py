@@ -189,6 +189,7 @@ def load_manifest(path: str | Path) -> Manifest:
     found.extend(_file_problems(document, positions, folder, bad_paths))
     found.extend(_variant_problems(document, positions, bad_paths))
     found.extend(_license_problems(document, positions, bad_paths))
+    found.extend(_lint_problems(document, positions, folder, shown, bad_paths))
     if found:
         raise ManifestError([ManifestProblem(shown, line, col, message)
                              for (line, col), message in sorted(set(found))])
@@ -799,6 +800,37 @@ def _one_of(choices: Sequence[Any], *, quote: bool = False) -> str:
     return words[0] if len(words) == 1 else f"{', '.join(words[:-1])} or {words[-1]}"
 
 
+def _lint_problems(document: Mapping[str, Any], positions: Mapping[KeyPath, _Marks],
+                   folder: Path, shown: str, bad: set[KeyPath]) -> list[tuple[Position, str]]:
+    """Rule codes and options of ``lint:`` checked against the rule registry (no TensorFlow),
+    so they are reported together with every other problem. Parts of the section that the
+    schema already rejected are left out, so nothing is reported twice."""
+    from hubpub.checks.config import parse_lint_section
+
+    section = document.get("lint")
+    if not isinstance(section, dict) or ("lint",) in bad:
+        return []
+    raw = {key: value for key, value in section.items()
+           if not any(b[:2] == ("lint", key) for b in bad)}
+    lines = _dotted_lines(positions)
+
+    def locate(key: str) -> Position:
+        while key and key not in lines:
+            key = key.rpartition(".")[0]
+        return lines.get(key, (1, 1))
+
+    try:
+        parse_lint_section(raw, path=shown, locate=locate, base_dir=folder)
+    except ManifestError as exc:
+        return [((p.line, p.column), p.message) for p in exc.problems]
+    return []
+
+
+def _dotted_lines(positions: Mapping[KeyPath, _Marks]) -> dict[str, Position]:
+    """``"lint.suppress.1"`` -> (line, column) of that key or item."""
+    return {".".join(str(p) for p in key): marks.anchor for key, marks in positions.items() if key}
+
+
 # --- building the Manifest -------------------------------------------------------------------
 
 
@@ -821,7 +853,7 @@ def _build(path: Path, document: Mapping[str, Any], positions: Mapping[KeyPath, 
         scope=raw_weights.get("scope"),
         hook=raw_weights.get("hook"),
     )
-    lines = {".".join(str(p) for p in key): marks.anchor for key, marks in positions.items() if key}
+    lines = _dotted_lines(positions)
     return Manifest(
         path=path,
         handle=handle,

@@ -600,3 +600,25 @@ def test_typo_fails_fast_without_tensorflow(tmp_path):
     assert first.endswith("manifest.yaml:6:3: unknown key 'fine_tuneable' "
                           "(did you mean 'fine_tunable'?)")
     assert float(timing.removeprefix("seconds=")) < 1.0  # imports included
+
+
+def test_lint_codes_and_options_are_reported_with_the_other_problems(tmp_path):
+    """Schema problems and rule-registry problems of `lint:` come in one ManifestError."""
+    (tmp_path / "module.py").write_text("def module_fn():\n    pass\n")
+    manifest = tmp_path / "hubpub.yaml"
+    manifest.write_text(
+        "module: {handle: a/b, version: 1}\n"
+        "module_fn: module.py:module_fn\n"
+        "lint:\n"
+        "  select: [HUB2O3]\n"
+        "  ignore: [HUB999]\n"
+        "  options: {HUB203: {max_momentm: 0.9}}\n"
+        "  suppress:\n"
+        "    - {code: HUB777, reason: because}\n")
+    with pytest.raises(ManifestError) as caught:
+        load_manifest(manifest)
+    located = [(p.line, p.column) for p in caught.value.problems]
+    assert located == [(4, 12), (5, 12), (6, 22), (8, 7)]
+    messages = " | ".join(p.message for p in caught.value.problems)
+    assert "'HUB999' matches no rule" in messages
+    assert "no option 'max_momentm'" in messages and "'HUB777'" in messages
