@@ -53,8 +53,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         for problem in exc.problems:  # file:line:col lines, as editors and CI parse them
             print(problem, file=sys.stderr)
         count = len(exc.problems)
-        print(f"hubpub: error: {count} problem{'s' * (count != 1)} in the manifest",
-              file=sys.stderr)
+        where = ", ".join(sorted({p.path for p in exc.problems}))
+        print(f"hubpub: error: {count} problem{'s' * (count != 1)} in {where}", file=sys.stderr)
         return exc.exit_code
     except HubpubError as exc:
         print(f"hubpub: error: {exc}", file=sys.stderr)
