@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from hubpub.checks.findings import Finding, Severity
+from hubpub.reporters.text import shown_path
 
 __all__ = ["render_github"]
 
@@ -27,7 +28,7 @@ def render_github(findings: Sequence[Finding], *, target: str = "", color: bool 
             continue
         loc = finding.location
         level = "error" if finding.severity is Severity.ERROR else "warning"
-        props = [f"file={_escape_prop(loc.source or loc.path or target)}"]
+        props = [f"file={_escape_prop(shown_path(loc.source or loc.path or target, root))}"]
         if loc.line is not None:
             props.append(f"line={loc.line}")
             if loc.column is not None:

@@ -8,7 +8,9 @@
                    "suppressed": "<reason>"}],
      "summary": {"errors": 0, "warnings": 1, "suppressed": 0}}
 
-Location keys appear only when known; ``suppressed`` only on suppressed findings, which are
+Location keys appear only when known. ``path`` is what was linted (manifest, directory or
+tarball); ``line`` and ``column`` point into ``source`` (the publisher's Python file) when
+``source`` is present, else into ``path`` (the manifest). ``suppressed`` only on suppressed findings, which are
 listed but not counted as errors or warnings. ``version`` changes when a key changes meaning.
 """
 

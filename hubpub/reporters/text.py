@@ -7,7 +7,7 @@ from pathlib import Path
 
 from hubpub.checks.findings import Finding, Location, Severity
 
-__all__ = ["render_text", "summary_counts"]
+__all__ = ["render_text", "shown_path", "summary_counts", "where"]
 
 _RED, _YELLOW, _BOLD, _DIM, _RESET = "\x1b[31m", "\x1b[33m", "\x1b[1m", "\x1b[2m", "\x1b[0m"
 
@@ -20,10 +20,18 @@ def summary_counts(findings: Sequence[Finding]) -> dict[str, int]:
             "suppressed": len(findings) - len(active)}
 
 
-def where(location: Location) -> str:
+def shown_path(path: str, root: Path | None) -> str:
+    """``path`` relative to ``root`` when it lies under it (what editors and CI expect)."""
+    candidate = Path(path)
+    if root is not None and candidate.is_absolute() and candidate.is_relative_to(root):
+        return candidate.relative_to(root).as_posix()
+    return path
+
+
+def where(location: Location, root: Path | None = None) -> str:
     """``file:line:col`` when a line is known (the publisher's source or the manifest), else
     the path that was linted."""
-    file = location.source or location.path or ""
+    file = shown_path(location.source or location.path or "", root)
     if location.line is None:
         return file
     text = f"{file}:{location.line}"
@@ -41,7 +49,7 @@ def render_text(findings: Sequence[Finding], *, target: str = "", color: bool = 
         if color:
             tint = _RED if finding.severity is Severity.ERROR else _YELLOW
             code = f"{_BOLD}{tint}{code}{_RESET}"
-        line = f"{where(finding.location) or target}: {code} {finding.message}"
+        line = f"{where(finding.location, root) or target}: {code} {finding.message}"
         detail = finding.location.describe()
         if detail:
             line += f" [{_DIM}{detail}{_RESET}]" if color else f" [{detail}]"
