@@ -23,21 +23,20 @@ __all__ = ["tf", "legacy_keras_problem"]
 
 
 def legacy_keras_problem() -> str | None:
-    """Say why ``tf.compat.v1.layers`` will fail in this process, or None if it works."""
+    """Say why ``tf.compat.v1.layers`` cannot work in this process, or None if it works."""
     try:
         import tf_keras  # noqa: F401
     except ImportError:
         return ("tf-keras is not installed, so tf.compat.v1.layers cannot work on this "
                 "TensorFlow: run `pip install tf-keras` (same minor version as TensorFlow).")
-    if os.environ.get("TF_USE_LEGACY_KERAS") not in ("1", "true", "True"):
-        return ("TF_USE_LEGACY_KERAS is set to something other than 1, so tf.compat.v1.layers "
-                "is not available: unset it or set TF_USE_LEGACY_KERAS=1.")
-    if _ALREADY_IMPORTED and tf.keras.__name__.startswith("keras") and "tf_keras" not in tf.keras.__name__:
-        return ("TensorFlow was imported before hubpub without TF_USE_LEGACY_KERAS=1, so "
-                "tf.compat.v1.layers is not available: import hubpub before tensorflow, or set "
-                "TF_USE_LEGACY_KERAS=1 in the environment before starting Python.")
+    try:
+        tf.compat.v1.layers.dense  # noqa: B018  (raises under Keras 3)
+    except (AttributeError, ImportError):
+        return ("tf.compat.v1.layers is not available: Keras 3 was loaded before hubpub could "
+                "set TF_USE_LEGACY_KERAS=1. Set TF_USE_LEGACY_KERAS=1 in the environment "
+                "before starting Python, or import hubpub before tensorflow.")
     return None
 
 
-if _ALREADY_IMPORTED and legacy_keras_problem():
-    warnings.warn(legacy_keras_problem(), stacklevel=2)
+if _ALREADY_IMPORTED and (_problem := legacy_keras_problem()):
+    warnings.warn(_problem, stacklevel=2)

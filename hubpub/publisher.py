@@ -60,6 +60,10 @@ def publisher_frame(exc: BaseException) -> tuple[str, int] | None:
 def wrap_publisher_error(exc: BaseException, doing: str) -> PublisherCodeError:
     where = publisher_frame(exc)
     message = f"{doing}: {type(exc).__name__}: {exc}"
+    if "not available with Keras 3" in str(exc):
+        from hubpub._tf import legacy_keras_problem
+
+        message += f" ({legacy_keras_problem() or 'set TF_USE_LEGACY_KERAS=1'})"
     if where:
         return PublisherCodeError(message, path=where[0], line=where[1])
     return PublisherCodeError(message)
