@@ -59,6 +59,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from hubpub.checks.graph import ModuleView, TensorView, VariantView, node_name
+from hubpub.spec.files import ATTACHMENTS_COLLECTION
 from hubpub.spec.protos import ImageModuleInfo, ModuleAttachment
 
 __all__ = ["summarize"]
@@ -120,7 +121,7 @@ def _tensor(tensor: TensorView) -> dict[str, Any]:
 
 def _attachments(variant: VariantView) -> dict[str, dict[str, int]]:
     values: dict[str, bytes] = {}
-    for raw in variant.collection_bytes("hub_module_attachments"):
+    for raw in variant.collection_bytes(ATTACHMENTS_COLLECTION):
         attachment = ModuleAttachment.FromString(raw)
         values[attachment.key] = attachment.value  # the last one wins, as when attached
     out = {}

@@ -18,12 +18,6 @@ from hubpub.checks.findings import Location
 
 __all__ = ["ModuleView", "SignatureView", "TensorView", "VariableView", "VariantView"]
 
-# Collections the TF1 Hub format allows in a graph variant (format doc §1.4).
-SUPPORTED_COLLECTIONS = frozenset({
-    "variables", "trainable_variables", "model_variables", "table_initializer",
-    "update_ops", "regularization_losses", "asset_filepaths", "cond_context",
-    "while_context", "hub_module_attachments",
-})
 
 
 @dataclass(frozen=True)

@@ -24,6 +24,7 @@ import jsonschema
 from jsonschema.exceptions import ValidationError, best_match
 
 from hubpub.errors import SpecError
+from hubpub.spec.files import ATTACHMENTS_COLLECTION
 from hubpub.spec.protos import ImageModuleInfo, ModuleAttachment
 
 if TYPE_CHECKING:
@@ -41,7 +42,6 @@ __all__ = [
 ]
 
 BUILTIN_SCHEMAS = ("image_classification", "image_feature_vector", "text_embedding")
-ATTACHMENTS_COLLECTION = "hub_module_attachments"
 IMAGE_MODULE_INFO = "image_module_info"
 
 

@@ -19,6 +19,7 @@ from typing import Any
 
 from hubpub._tf import tf
 from hubpub.errors import SpecError
+from hubpub.spec.files import ATTACHMENTS_COLLECTION
 from hubpub.spec.protos import ModuleAttachment
 from hubpub.spec.tensor_info import build_tensor_info, components
 
@@ -29,7 +30,6 @@ log = logging.getLogger(__name__)
 _SIGNATURES = ("__hubpub_signatures",)
 _ATTACHMENTS = ("__hubpub_attachments",)
 _KEY_RE = re.compile(r"^[a-zA-Z][a-zA-Z0-9_]*$")
-ATTACHMENTS_COLLECTION = "hub_module_attachments"
 
 
 def _as_dict(value: Any) -> dict[str, Any]:

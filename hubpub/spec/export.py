@@ -19,7 +19,7 @@ from typing import Any
 
 from hubpub._tf import tf
 from hubpub.errors import ExportError, SpecError, WeightsError
-from hubpub.spec.files import MODULE_DEF_FILE, SAVED_MODEL_FILE
+from hubpub.spec.files import ASSETS_COLLECTION, MODULE_DEF_FILE, SAVED_MODEL_FILE
 from hubpub.spec.protos import FORMAT_V3, ModuleDef
 
 __all__ = ["ASSET_PLACEHOLDER", "check_checkpoint", "export_latest_checkpoint", "export_spec",
@@ -28,7 +28,6 @@ __all__ = ["ASSET_PLACEHOLDER", "check_checkpoint", "export_latest_checkpoint", 
 log = logging.getLogger(__name__)
 
 ASSET_PLACEHOLDER = b"SAVEDMODEL-ASSET"
-ASSETS_COLLECTION = "saved_model_assets"
 _TABLE_SHARED_NAME = re.compile(r"^(hash_table_)(.+)(_-?\d+_-?\d+)$")
 
 

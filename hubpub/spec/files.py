@@ -10,11 +10,21 @@ from google.protobuf.message import DecodeError
 from hubpub.errors import ModuleFormatError
 from hubpub.spec.protos import FORMAT_V3, ModuleDef
 
-__all__ = ["MODULE_DEF_FILE", "SAVED_MODEL_FILE", "read_module_def", "read_saved_model"]
+__all__ = ["ASSETS_COLLECTION", "ATTACHMENTS_COLLECTION", "MODULE_DEF_FILE", "SAVED_MODEL_FILE",
+           "SUPPORTED_COLLECTIONS", "read_module_def", "read_saved_model"]
 
 MODULE_DEF_FILE = "tfhub_module.pb"
 SAVED_MODEL_FILE = "saved_model.pb"
 SUPPORTED_FEATURES: frozenset[str] = frozenset()
+
+# Collection names of the TF1 Hub format (format doc §1.4), as strings: no TensorFlow needed.
+ATTACHMENTS_COLLECTION = "hub_module_attachments"
+ASSETS_COLLECTION = "saved_model_assets"  # on disk only; unpacked and removed at load
+SUPPORTED_COLLECTIONS = frozenset({
+    "variables", "trainable_variables", "model_variables", "table_initializer", "update_ops",
+    "regularization_losses", "asset_filepaths", "cond_context", "while_context",
+    ATTACHMENTS_COLLECTION,
+})
 
 
 def read_module_def(module_dir: str | Path) -> Any:

@@ -8,12 +8,11 @@ from typing import Any
 
 from hubpub._tf import tf
 from hubpub.errors import ModuleFormatError
-from hubpub.spec.files import read_saved_model
+from hubpub.spec.files import ASSETS_COLLECTION, read_saved_model
 from hubpub.spec.module_spec import ModuleSpec
 
 __all__ = ["load_module_spec", "unbake_assets"]
 
-ASSETS_COLLECTION = "saved_model_assets"
 
 
 def unbake_assets(saved_model: Any, module_dir: str | Path) -> None:

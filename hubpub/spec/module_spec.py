@@ -6,21 +6,13 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
-from hubpub._tf import tf
 from hubpub.errors import SpecError
-from hubpub.spec.authoring import ATTACHMENTS_COLLECTION
+from hubpub.spec.files import ASSETS_COLLECTION, ATTACHMENTS_COLLECTION, SUPPORTED_COLLECTIONS
 from hubpub.spec.protos import ModuleAttachment
 from hubpub.spec.tensor_info import ParsedTensorInfo, parse_tensor_info_map
 
 __all__ = ["ModuleSpec", "SUPPORTED_COLLECTIONS"]
 
-SUPPORTED_COLLECTIONS = frozenset({
-    tf.compat.v1.GraphKeys.GLOBAL_VARIABLES, tf.compat.v1.GraphKeys.TRAINABLE_VARIABLES,
-    tf.compat.v1.GraphKeys.MODEL_VARIABLES, tf.compat.v1.GraphKeys.TABLE_INITIALIZERS,
-    tf.compat.v1.GraphKeys.UPDATE_OPS, tf.compat.v1.GraphKeys.REGULARIZATION_LOSSES,
-    tf.compat.v1.GraphKeys.ASSET_FILEPATHS, tf.compat.v1.GraphKeys.COND_CONTEXT,
-    tf.compat.v1.GraphKeys.WHILE_CONTEXT, ATTACHMENTS_COLLECTION,
-})
 
 _MISSING = object()
 
@@ -53,7 +45,7 @@ class ModuleSpec:
     def _check_collections(self) -> None:
         for tags, meta in self._variants.items():
             unsupported = sorted(set(meta.collection_def) - SUPPORTED_COLLECTIONS
-                                 - {"saved_model_assets"})
+                                 - {ASSETS_COLLECTION})
             if unsupported:
                 raise SpecError(
                     f"Unsupported collections in graph {sorted(tags)}: {unsupported}\n"

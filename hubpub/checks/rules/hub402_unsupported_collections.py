@@ -23,6 +23,7 @@ from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
 from hubpub.checks.findings import Hit, Severity
+from hubpub.spec.files import ASSETS_COLLECTION, SUPPORTED_COLLECTIONS
 
 if TYPE_CHECKING:
     from hubpub.checks.graph import ModuleView
@@ -33,12 +34,8 @@ SEVERITY = Severity.ERROR
 OPTIONS: dict[str, type] = {}
 DEFAULTS: dict[str, Any] = {}
 
-# Format doc §1.4; saved_model_assets exists on disk only and is stripped when loading.
-SUPPORTED = frozenset({
-    "variables", "trainable_variables", "model_variables", "table_initializer", "update_ops",
-    "regularization_losses", "asset_filepaths", "cond_context", "while_context",
-    "hub_module_attachments", "saved_model_assets",
-})
+# saved_model_assets exists on disk only and is stripped when loading.
+SUPPORTED = SUPPORTED_COLLECTIONS | {ASSETS_COLLECTION}
 
 
 def check(module: ModuleView, options: Mapping[str, Any]) -> Iterator[Hit]:
