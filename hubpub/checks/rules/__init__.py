@@ -5,7 +5,7 @@ docstring with the sections What / Why / Example / Fix, and ``check(module, opti
 then add it to the import list and to ``_MODULES`` below.
 """
 
-# isort: skip_file  (one import line per rule, in registry order, on purpose)
+# ruff: noqa: I001  (one import line per rule, in registry order, on purpose)
 from __future__ import annotations
 
 from types import ModuleType
