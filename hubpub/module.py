@@ -16,7 +16,7 @@ from typing import Any
 from hubpub._tf import tf
 from hubpub.errors import ExportError, SpecError
 from hubpub.spec.loading import load_module_spec
-from hubpub.spec.module_spec import ModuleSpec
+from hubpub.spec.module_spec import ModuleSpec, is_state_op
 from hubpub.spec.tensor_info import ParsedTensorInfo, convert_inputs, tensor_names
 
 __all__ = ["Module", "eval_function_for_module", "load"]
@@ -32,16 +32,6 @@ def _import_meta_graph(meta: Any, *, input_map: dict, import_scope: str) -> None
     from tensorflow.python.framework import meta_graph
 
     meta_graph.import_scoped_meta_graph(meta, input_map=input_map, import_scope=import_scope)
-
-
-def _is_state_op(node: Any) -> bool:
-    """Registered, stateful and input-less: variables, tables and other resources."""
-    from tensorflow.python.framework import op_def_registry
-
-    if node.input:
-        return False
-    op_def = op_def_registry.get(node.op)
-    return op_def is not None and op_def.is_stateful and not op_def.input_arg
 
 
 def _keep_collections(meta: Any, keep: Iterable[str]) -> None:
@@ -110,7 +100,7 @@ class Module:
         _import_meta_graph(meta, input_map={}, import_scope=self._name)
         state = {}
         for node in self._meta.graph_def.node:
-            if _is_state_op(node):
+            if is_state_op(node):
                 state[f"{node.name}:0"] = self._graph.get_tensor_by_name(
                     f"{self._scope}/{node.name}:0")
         return state
@@ -179,11 +169,47 @@ class Module:
         keep = _APPLY_COLLECTIONS + ((_GK.UPDATE_OPS,) if self._trainable else ())
         _keep_collections(meta, keep)
         _prefix_shared_names(meta, apply_scope)
+        first_new_op = len(self._graph.get_operations())
         _import_meta_graph(meta, input_map=feed_map, import_scope=scope_name)
+        self._rewrite_colocation(apply_scope, feed_map, first_new_op)
         outputs = {}
         for key, info in sig.outputs.items():
             outputs[key] = self._output(info, feed_map, apply_scope)
         return outputs
+
+    def _rewrite_colocation(self, apply_scope: str, feed_map: dict, first_new_op: int) -> None:
+        """Point ``loc:@`` constraints at what replaced a node, not at its dead placeholder.
+
+        The import keeps constraints such as ``loc:@module_apply_default/v`` although ``v`` was
+        fed from the state graph; left alone, ops would be placed next to an unused node
+        instead of next to the variable they belong with.
+        """
+        from tensorflow.core.framework import attr_value_pb2
+
+        groups_of: dict[str, list[bytes]] = {}
+        for name, tensor in feed_map.items():
+            node = name.split(":")[0]
+            groups = sorted(tensor.op.colocation_groups())
+            if groups_of.setdefault(node, groups) != groups:
+                raise SpecError(f"Failed to rewrite colocation constraints while applying the "
+                                f"module: the outputs of node '{node}' are fed from ops in "
+                                "different colocation groups.")
+        prefix = f"loc:@{apply_scope}/"
+        for op in self._graph.get_operations()[first_new_op:]:
+            try:
+                old = op.get_attr("_class")
+            except ValueError:
+                continue
+            new: list[bytes] = []
+            for group in old:
+                text = group.decode()
+                if text.startswith(prefix) and text[len(prefix):] in groups_of:
+                    new.extend(g for g in groups_of[text[len(prefix):]] if g not in new)
+                elif group not in new:
+                    new.append(group)
+            if new != list(old):
+                op._set_attr("_class", attr_value_pb2.AttrValue(
+                    list=attr_value_pb2.AttrValue.ListValue(s=new)))
 
     def _output(self, info: Any, feed_map: dict, apply_scope: str) -> Any:
         def lookup(name: str) -> tf.Tensor:

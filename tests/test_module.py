@@ -483,3 +483,49 @@ def test_eval_function_rejects_unknown_variant(fruit_spec):
     with pytest.raises(SpecError, match="No such graph variant"):
         with hub.eval_function_for_module(fruit_spec, tags={"train"}):
             pass
+
+
+# --- colocation (format doc §3.1, §3.2, §4.5 step 7) ------------------------------------------
+
+
+def _colocated_with_variable_module():
+    x = tf.compat.v1.placeholder(tf.float32, [None], name="x")
+    v = tf.compat.v1.get_variable("v", [], initializer=tf.compat.v1.ones_initializer())
+    with tf.compat.v1.colocate_with(v):
+        y = tf.multiply(v, x, name="y")
+    hub.add_signature(inputs=x, outputs=y)
+
+
+def test_ops_colocated_with_a_variable_follow_the_state_variable():
+    spec = hub.create_module_spec(_colocated_with_variable_module)
+    with tf.Graph().as_default():
+        module = hub.Module(spec)
+        y = module([1.0, 2.0])
+        assert y.op.colocation_groups() == [b"loc:@module/v"]
+        with tf.compat.v1.Session() as session:
+            session.run(tf.compat.v1.global_variables_initializer())
+            assert list(session.run(y)) == [1.0, 2.0]
+
+
+def _state_colocated_with_placeholder_module():
+    x = tf.compat.v1.placeholder(tf.float32, [None], name="x")
+    with tf.compat.v1.colocate_with(x):
+        v = tf.compat.v1.get_variable("v", [])
+    hub.add_signature(inputs=x, outputs=x * v)
+
+
+def test_a_state_op_colocated_with_a_non_state_op_is_refused():
+    with pytest.raises(hub.SpecError, match="State op 'v'.*colocated with node 'x'"):
+        hub.create_module_spec(_state_colocated_with_placeholder_module)
+
+
+def _input_colocated_module():
+    v = tf.compat.v1.get_variable("v", [])
+    with tf.compat.v1.colocate_with(v):
+        x = tf.compat.v1.placeholder(tf.float32, [None], name="x")
+    hub.add_signature(inputs=x, outputs=x * v)
+
+
+def test_an_input_with_a_colocation_constraint_is_refused():
+    with pytest.raises(hub.SpecError, match="input 'default' .*colocated"):
+        hub.create_module_spec(_input_colocated_module)

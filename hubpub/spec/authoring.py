@@ -257,6 +257,12 @@ def _check_inputs_are_placeholders(placeholder_ops: Mapping[str, Mapping[str, li
                         f"Signature '{signature}' input '{key}' is the output of {op.type} "
                         f"node '{op.name}', not of a placeholder (variant {sorted(tags)}). "
                         "Create inputs with tf.compat.v1.placeholder (or sparse_placeholder).")
+                if op.colocation_groups() != [f"loc:@{op.name}".encode()]:
+                    raise SpecError(
+                        f"Signature '{signature}' input '{key}' (node '{op.name}') is colocated "
+                        f"with {[g.decode() for g in op.colocation_groups()]}; inputs are "
+                        "replaced when the module is applied, so they cannot carry colocation "
+                        "constraints. Create the placeholder outside colocate_with blocks.")
 
 
 def _check_outputs_are_fed(meta: Any, tags: Iterable[str],

@@ -17,6 +17,32 @@ __all__ = ["ModuleSpec", "SUPPORTED_COLLECTIONS"]
 _MISSING = object()
 
 
+def is_state_op(node: Any) -> bool:
+    """Registered, stateful and input-less: variables, tables and other resources."""
+    from tensorflow.python.framework import op_def_registry
+
+    if node.input:
+        return False
+    op_def = op_def_registry.get(node.op)
+    return op_def is not None and op_def.is_stateful and not op_def.input_arg
+
+
+def _colocation_problem(meta: Any, tags: frozenset[str]) -> str | None:
+    """A state op may only be colocated with other state ops (it is imported once, alone)."""
+    nodes = {n.name: n for n in meta.graph_def.node}
+    for node in meta.graph_def.node:
+        if "_class" not in node.attr or not is_state_op(node):
+            continue
+        for group in node.attr["_class"].list.s:
+            other = group.decode().removeprefix("loc:@")
+            if other != node.name and other in nodes and not is_state_op(nodes[other]):
+                return (f"State op '{node.name}' ({node.op}) of variant {sorted(tags)} is "
+                        f"colocated with node '{other}' ({nodes[other].op}), which is not a "
+                        "state op; create variables and tables outside colocate_with blocks "
+                        "that name other ops.")
+    return None
+
+
 def _tags_key(tags: Iterable[str] | None) -> frozenset[str]:
     if isinstance(tags, str):
         tags = [tags]
@@ -39,6 +65,10 @@ class ModuleSpec:
                 raise SpecError(f"Tags {sorted(key)} used repeatedly")
             self._variants[key] = meta
         self._check_collections()
+        for tags, meta in self._variants.items():
+            problem = _colocation_problem(meta, tags)
+            if problem:
+                raise SpecError(problem)
         self._attachments = {key: self._parse_attachments(meta)
                              for key, meta in self._variants.items()}
 
