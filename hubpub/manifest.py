@@ -663,7 +663,7 @@ def _missing(folder: Path, relative: str, label: str, *, directory: bool = False
 def _variant_problems(document: Mapping[str, Any], positions: Mapping[KeyPath, _Marks],
                       bad: set[KeyPath]) -> Iterator[tuple[Position, str]]:
     first: dict[frozenset[str], int] = {}
-    for index, variant in enumerate(_get(document, ("variants",), list) or []):
+    for index in range(len(_get(document, ("variants",), list) or [])):
         path = ("variants", index, "tags")
         tags = _get(document, path, list)
         if tags is None or _under(path, bad) or not all(isinstance(t, str) for t in tags):

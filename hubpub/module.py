@@ -159,7 +159,7 @@ class Module:
         meta = copy.deepcopy(self._meta)
         for node in meta.graph_def.node:
             if f"{node.name}:0" in self._state_map and f"{node.name}:0" in feed_map:
-                shape = node.attr["shape"] if "shape" in node.attr else None
+                shape = node.attr.get("shape")
                 node.op = "Placeholder"
                 node.ClearField("attr")
                 node.attr["dtype"].type = tf.resource.as_datatype_enum

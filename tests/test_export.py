@@ -340,18 +340,17 @@ def test_uninitialized_variable_leaves_nothing(tmp_path):
     spec = hub.create_module_spec(modulefns.half_plus_two)
     with tf.Graph().as_default():
         module = hub.Module(spec)
-        with v1.Session() as session:
-            with pytest.raises(ExportError, match="not initialized"):
-                module.export(str(tmp_path / "half"), session)
+        with v1.Session() as session, pytest.raises(ExportError, match="not initialized"):
+            module.export(str(tmp_path / "half"), session)
     assert _entries(tmp_path) == []
 
 
 def test_module_export_needs_the_module_graph(tmp_path, half_dir):
     with tf.Graph().as_default():
         module = hub.Module(str(half_dir))
-    with tf.Graph().as_default(), v1.Session() as session:
-        with pytest.raises(RuntimeError, match="graph"):
-            module.export(str(tmp_path / "x"), session)
+    with tf.Graph().as_default(), v1.Session() as session, \
+            pytest.raises(RuntimeError, match="graph"):
+        module.export(str(tmp_path / "x"), session)
 
 
 # --- loading errors -----------------------------------------------------------------------

@@ -480,9 +480,9 @@ def test_eval_function_for_module_with_tags_and_tables(bn_spec):
 
 
 def test_eval_function_rejects_unknown_variant(fruit_spec):
-    with pytest.raises(SpecError, match="No such graph variant"):
-        with hub.eval_function_for_module(fruit_spec, tags={"train"}):
-            pass
+    with pytest.raises(SpecError, match="No such graph variant"), \
+            hub.eval_function_for_module(fruit_spec, tags={"train"}):
+        pass
 
 
 # --- colocation (format doc §3.1, §3.2, §4.5 step 7) ------------------------------------------

@@ -90,7 +90,7 @@ def test_training_sources(tmp_path, clean_view):
     found = [(f.location.line, f.location.column, f.message) for f in findings]
     expected = _expected_calls(TRAIN_SCRIPT)
     assert [(line, col) for line, col, _ in found] == [(line, col) for line, col, _ in expected]
-    for (_, _, message), (_, _, argument) in zip(found, expected):
+    for (_, _, message), (_, _, argument) in zip(found, expected, strict=True):
         assert argument in message
     assert {f.location.source for f in findings} == {str(script)}
     assert "tensorflow.compat.v1.train.ProximalAdagradOptimizer(" in findings[2].message

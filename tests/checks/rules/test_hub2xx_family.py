@@ -48,7 +48,7 @@ def test_documented_with_options(path):
     rule = registry.get(f"HUB{path.name[3:6]}")
     doc = rule_doc(rule)
     assert doc.missing_sections == [], f"{rule.CODE} lacks {doc.missing_sections}"
-    assert rule.CODE in path.name.upper() and rule.NAME == rule.NAME.lower()
+    assert rule.CODE in path.name.upper() and rule.NAME.lower() == rule.NAME
     assert set(rule.OPTIONS) == set(rule.DEFAULTS)
     for name, kind in rule.OPTIONS.items():
         assert isinstance(rule.DEFAULTS[name], kind)
