@@ -23,8 +23,8 @@ from pathlib import Path
 
 def make_module(target: Path, nodes: int) -> int:
     """Export a module of stacked dense layers with about ``nodes`` graph nodes."""
-    from hubpub._tf import tf
     import hubpub as hub
+    from hubpub._tf import tf
 
     def module_fn(layers: int) -> None:
         x = tf.compat.v1.placeholder(tf.float32, [None, 8], name="x")
