@@ -201,7 +201,8 @@ def _report_problems(files: Mapping[str, str], paths: Mapping[str, Path | None],
     count = 0
     kind = "warning" if as_warnings else "error"
     for name, text in files.items():
-        label = str(paths.get(name) or name)
+        # Printed pages are named as printed (one page) or by their ==> name <== header.
+        label = str(paths.get(name) or ("<stdout>" if len(files) == 1 else name))
         for line, content in find_placeholders(text):
             print(f"{label}:{line}: {kind}: placeholder left: {content}", file=stream)
             count += 1
