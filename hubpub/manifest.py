@@ -14,12 +14,14 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any
 
 import jsonschema
 import yaml
 
 from hubpub.errors import ManifestError, ManifestProblem
+from hubpub.marked_yaml import KeyPath, MarkedLoader, Marks, Position, read_text, yaml_problem
+from hubpub.spdx import license_ids, license_problem
 
 __all__ = [
     "Manifest",
@@ -30,14 +32,6 @@ __all__ = [
     "split_callable",
 ]
 
-KeyPath = tuple[Any, ...]  # str keys and int list indexes, as jsonschema's error.path
-Position = tuple[int, int]  # 1-based (line, column)
-
-_YAML = "tag:yaml.org,2002:"
-_MAP, _SEQ, _STR, _MERGE = _YAML + "map", _YAML + "seq", _YAML + "str", _YAML + "merge"
-_TIMESTAMP = _YAML + "timestamp"
-# Guards walks over alias bombs ("billion laughs"); a real manifest has a few hundred values.
-_MAX_VALUES = 100_000
 
 # Which weights keys each source uses; the others would be silently ignored, so they are errors.
 _WEIGHTS_KEYS = {
@@ -46,29 +40,6 @@ _WEIGHTS_KEYS = {
     "training_dir": {"source", "training_dir", "variable_map", "scope"},
     "hook": {"source", "hook"},
 }
-
-# Common SPDX license ids (https://spdx.org/licenses/). Ids not listed are accepted when they
-# are well formed; only near misses of these are reported.
-_SPDX_IDS = (
-    "0BSD", "AFL-3.0", "AGPL-3.0-only", "AGPL-3.0-or-later", "Apache-1.1", "Apache-2.0",
-    "Artistic-2.0", "BSD-1-Clause", "BSD-2-Clause", "BSD-3-Clause", "BSD-3-Clause-Clear",
-    "BSD-4-Clause", "BSL-1.0", "CC-BY-3.0", "CC-BY-4.0", "CC-BY-NC-4.0", "CC-BY-NC-ND-4.0",
-    "CC-BY-NC-SA-4.0", "CC-BY-ND-4.0", "CC-BY-SA-3.0", "CC-BY-SA-4.0", "CC0-1.0",
-    "CDLA-Permissive-2.0", "CDLA-Sharing-1.0", "EPL-1.0", "EPL-2.0", "EUPL-1.2",
-    "GPL-2.0-only", "GPL-2.0-or-later", "GPL-3.0-only", "GPL-3.0-or-later", "ISC",
-    "LGPL-2.1-only", "LGPL-2.1-or-later", "LGPL-3.0-only", "LGPL-3.0-or-later", "MIT", "MIT-0",
-    "MPL-2.0", "ODbL-1.0", "OFL-1.1", "PDDL-1.0", "PostgreSQL", "Python-2.0", "UPL-1.0",
-    "Unlicense", "WTFPL", "Zlib",
-)
-_SPDX_DEPRECATED = {
-    "AGPL-3.0": ("AGPL-3.0-only", "AGPL-3.0-or-later"),
-    "GPL-2.0": ("GPL-2.0-only", "GPL-2.0-or-later"),
-    "GPL-3.0": ("GPL-3.0-only", "GPL-3.0-or-later"),
-    "LGPL-2.1": ("LGPL-2.1-only", "LGPL-2.1-or-later"),
-    "LGPL-3.0": ("LGPL-3.0-only", "LGPL-3.0-or-later"),
-}
-_SPDX_IDSTRING = re.compile(r"[A-Za-z0-9.+-]+")
-_SPDX_OPERATORS = {"AND", "OR", "WITH"}
 
 _TYPE_WORDS = {
     "string": "a string", "integer": "an integer", "number": "a number", "boolean": "true or false",
@@ -160,15 +131,15 @@ def load_manifest(path: str | Path) -> Manifest:
     """
     shown = str(path)
     path = Path(path)
-    text = _read_text(path, shown)
+    text = read_text(path, shown)
     try:
-        loader = _MarkedLoader(text)
+        loader = MarkedLoader(text)
         try:
             document = loader.load_marked()
         finally:
             loader.dispose()
     except yaml.YAMLError as exc:
-        raise ManifestError([_yaml_problem(shown, text, exc)]) from None
+        raise ManifestError([yaml_problem(shown, text, exc)]) from None
     positions = loader.positions
     if document is None:
         raise ManifestError([ManifestProblem(
@@ -196,191 +167,6 @@ def load_manifest(path: str | Path) -> Manifest:
     return _build(path, document, positions, folder)
 
 
-# --- reading YAML with positions -------------------------------------------------------------
-
-
-class _Marks(NamedTuple):
-    """Where a value is: ``anchor`` is its key (or list item), ``value`` the value itself."""
-
-    anchor: Position
-    value: Position
-
-
-def _position(mark: yaml.Mark) -> Position:
-    return (mark.line + 1, mark.column + 1)
-
-
-class _MarkedLoader(yaml.SafeLoader):
-    """A safe loader that builds plain values and remembers where each one is.
-
-    PyYAML's constructor forgets positions and silently keeps the last of two equal keys, so
-    this walks the composed node tree itself. Only plain mappings, lists and scalars are built;
-    any other tag (``!!python/object`` and friends) is refused, never constructed.
-    """
-
-    def __init__(self, text: str) -> None:
-        super().__init__(text)
-        self.positions: dict[KeyPath, _Marks] = {}
-        self.problems: list[tuple[Position, str]] = []
-        self.invalid: set[KeyPath] = set()  # values replaced by None after a problem
-        self._budget = _MAX_VALUES
-        self._open: set[int] = set()  # nodes being walked, to catch recursive aliases
-
-    def load_marked(self) -> Any:
-        root = self.get_single_node()
-        if root is None:
-            return None
-        self.positions[()] = _Marks((1, 1), _position(root.start_mark))
-        return self._walk(root, ())
-
-    def _refuse(self, node: yaml.Node, path: KeyPath, message: str) -> None:
-        self.problems.append((_position(node.start_mark), message))
-        self.invalid.add(path)
-
-    def _walk(self, node: yaml.Node, path: KeyPath) -> Any:
-        self._budget -= 1
-        if self._budget < 0:
-            raise yaml.YAMLError(f"the manifest expands to more than {_MAX_VALUES} values "
-                                 "(YAML aliases nested too deeply?)")
-        if id(node) in self._open:
-            return self._refuse(node, path, "this value contains an alias of itself; "
-                                            "manifests cannot be recursive")
-        if isinstance(node, yaml.ScalarNode):
-            return self._scalar(node, path)
-        expected = _MAP if isinstance(node, yaml.MappingNode) else _SEQ
-        if node.tag != expected:
-            return self._refuse(node, path, _tag_message(node.tag))
-        self._open.add(id(node))
-        try:
-            if expected == _SEQ:
-                return self._sequence(node, path)
-            return self._mapping(node, path)
-        finally:
-            self._open.discard(id(node))
-
-    def _scalar(self, node: yaml.ScalarNode, path: KeyPath) -> Any:
-        # An explicit tag must agree with what the plain value means ('!!int abc' does not).
-        implicit = self.resolve(yaml.ScalarNode, node.value, (True, False))
-        if node.tag not in (implicit, _STR):
-            return self._refuse(node, path, _tag_message(node.tag))
-        if node.tag == _TIMESTAMP:  # dates mean nothing in a manifest: keep the text
-            return node.value
-        return self.construct_object(node)
-
-    def _sequence(self, node: yaml.SequenceNode, path: KeyPath) -> list[Any]:
-        items = []
-        for index, item in enumerate(node.value):
-            at = _position(item.start_mark)
-            self.positions[(*path, index)] = _Marks(at, at)
-            items.append(self._walk(item, (*path, index)))
-        return items
-
-    def _mapping(self, node: yaml.MappingNode, path: KeyPath) -> dict[str, Any]:
-        merged: dict[str, Any] = {}
-        # '<<' merges: explicit keys win, and earlier merged mappings win over later ones.
-        for key_node, value_node in reversed(node.value):
-            if key_node.tag == _MERGE:
-                merged.update(self._merge(value_node, path))
-        result: dict[str, Any] = {}
-        first_seen: dict[str, Position] = {}
-        for key_node, value_node in node.value:
-            if key_node.tag == _MERGE:
-                continue
-            key = self._key(key_node)
-            if key is None:
-                continue
-            at = _position(key_node.start_mark)
-            if key in first_seen:
-                self.problems.append((at, f"duplicate key '{key}' (first defined at line "
-                                          f"{first_seen[key][0]}); keep only one"))
-                continue
-            first_seen[key] = at
-            self.positions[(*path, key)] = _Marks(at, _position(value_node.start_mark))
-            result[key] = self._walk(value_node, (*path, key))
-        return {**{k: v for k, v in merged.items() if k not in result}, **result}
-
-    def _merge(self, node: yaml.Node, path: KeyPath) -> dict[str, Any]:
-        sources = node.value if isinstance(node, yaml.SequenceNode) else [node]
-        merged: dict[str, Any] = {}
-        for source in reversed(sources):
-            if not isinstance(source, yaml.MappingNode):
-                self.problems.append((_position(source.start_mark),
-                                      "'<<' can only merge a mapping or a list of mappings"))
-                continue
-            merged.update(self._walk(source, path) or {})
-        return merged
-
-    def _key(self, node: yaml.Node) -> str | None:
-        """The key as a string, or None after reporting why it cannot be one."""
-        at = _position(node.start_mark)
-        if not isinstance(node, yaml.ScalarNode):
-            self.problems.append((at, "a key must be a plain string, not a list or mapping"))
-            return None
-        if node.tag == _STR:
-            return node.value
-        implicit = self.resolve(yaml.ScalarNode, node.value, (True, False))
-        if node.tag != implicit:
-            self.problems.append((at, _tag_message(node.tag)))
-        else:
-            meaning = self.construct_object(node)
-            if meaning is None or isinstance(meaning, bool):
-                meaning = str(meaning).lower().replace("none", "null")
-            else:
-                meaning = "a number" if isinstance(meaning, (int, float)) else "a date"
-            self.problems.append((at, f"key {node.value} is read as {meaning} by YAML; "
-                                      f"quote it (\"{node.value}\") to use it as a name"))
-        return None
-
-
-def _tag_message(tag: str) -> str:
-    shown = "!!" + tag[len(_YAML):] if tag.startswith(_YAML) else tag
-    return (f"YAML tag '{shown}' is not allowed in a manifest: use plain strings, numbers, "
-            "true/false, lists and mappings")
-
-
-def _read_text(path: Path, shown: str) -> str:
-    def fail(line: int, col: int, message: str) -> ManifestError:
-        return ManifestError([ManifestProblem(shown, line, col, message)])
-
-    if path.is_dir():
-        raise fail(1, 1, "is a directory; pass the manifest file, e.g. "
-                         f"{path / 'manifest.yaml'}")
-    try:
-        raw = path.read_bytes()
-    except OSError as exc:
-        raise fail(1, 1, f"cannot read the manifest: {exc.strerror or exc}") from exc
-    try:
-        return raw.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        before = raw[:exc.start]
-        line, col = before.count(b"\n") + 1, exc.start - (before.rfind(b"\n") + 1) + 1
-        raise fail(line, col, "the manifest is not UTF-8 text") from None
-
-
-def _yaml_problem(shown: str, text: str, exc: yaml.YAMLError) -> ManifestProblem:
-    if isinstance(exc, yaml.reader.ReaderError):
-        before = text[:exc.position]
-        line, col = before.count("\n") + 1, exc.position - (before.rfind("\n") + 1) + 1
-        character = (f"U+{exc.character:04X}" if isinstance(exc.character, int)
-                     else repr(exc.character))
-        return ManifestProblem(shown, line, col,
-                               f"invalid YAML: character {character} is not allowed")
-    if not isinstance(exc, yaml.MarkedYAMLError):
-        return ManifestProblem(shown, 1, 1, f"invalid YAML: {exc}")
-    mark = exc.problem_mark or exc.context_mark
-    line, col = _position(mark) if mark else (1, 1)
-    problem, context = exc.problem or "", exc.context or ""
-    if context and problem.startswith("but "):  # "expected a single document ..., but found ..."
-        message = f"{context}, {problem}"
-    elif context and exc.context_mark and exc.context_mark is not mark:
-        message = f"{problem} ({context} at line {exc.context_mark.line + 1})"
-    else:
-        message = problem or context
-    if "'\\t'" in problem:
-        message += "; indent with spaces, not tabs"
-    return ManifestProblem(shown, line, col, f"invalid YAML: {message}")
-
-
 # --- schema ----------------------------------------------------------------------------------
 
 
@@ -388,14 +174,14 @@ def _load_schema() -> dict[str, Any]:
     return json.loads(resources.files("hubpub").joinpath("manifest.schema.json").read_text("utf-8"))
 
 
-def _schema_problems(document: dict[str, Any], positions: Mapping[KeyPath, _Marks]
+def _schema_problems(document: dict[str, Any], positions: Mapping[KeyPath, Marks]
                      ) -> Iterator[tuple[Position, str, KeyPath]]:
     """(position, message, path of the bad value) for every schema violation."""
     for error in _Validator(_load_schema()).iter_errors(document):
         yield from _explain(error, positions)
 
 
-def _explain(error: jsonschema.ValidationError, positions: Mapping[KeyPath, _Marks]
+def _explain(error: jsonschema.ValidationError, positions: Mapping[KeyPath, Marks]
              ) -> Iterator[tuple[Position, str, KeyPath]]:
     path = tuple(error.absolute_path)
     label = _label(path)
@@ -507,7 +293,7 @@ def _only_required(branches: Sequence[Any]) -> bool:
     return all(isinstance(b, dict) and set(b) == {"required"} for b in branches)
 
 
-def _exclusive_keys(error: jsonschema.ValidationError, positions: Mapping[KeyPath, _Marks]
+def _exclusive_keys(error: jsonschema.ValidationError, positions: Mapping[KeyPath, Marks]
                     ) -> Iterator[tuple[Position, str, KeyPath]]:
     """oneOf over 'required' branches: exactly one of these keys (module_fn / recipe)."""
     path = tuple(error.absolute_path)
@@ -549,7 +335,7 @@ def _section_of(key: str) -> str | None:
 # --- checks that need the file system or several values --------------------------------------
 
 
-def _file_problems(document: Mapping[str, Any], positions: Mapping[KeyPath, _Marks],
+def _file_problems(document: Mapping[str, Any], positions: Mapping[KeyPath, Marks],
                    folder: Path, bad: set[KeyPath]) -> Iterator[tuple[Position, str]]:
     def ok(path: KeyPath, kind: type = str) -> bool:
         return _get(document, path, kind) is not None and not _under(path, bad)
@@ -585,7 +371,7 @@ def _file_problems(document: Mapping[str, Any], positions: Mapping[KeyPath, _Mar
             yield at(("docs", "template")), problem
 
 
-def _weights_problems(weights: Mapping[str, Any], positions: Mapping[KeyPath, _Marks],
+def _weights_problems(weights: Mapping[str, Any], positions: Mapping[KeyPath, Marks],
                       folder: Path, bad: set[KeyPath]) -> Iterator[tuple[Position, str]]:
     source = weights.get("source")
     if source not in _WEIGHTS_KEYS or _under(("weights", "source"), bad):
@@ -660,7 +446,7 @@ def _missing(folder: Path, relative: str, label: str, *, directory: bool = False
     return f"{message} (paths are relative to the manifest's folder)"
 
 
-def _variant_problems(document: Mapping[str, Any], positions: Mapping[KeyPath, _Marks],
+def _variant_problems(document: Mapping[str, Any], positions: Mapping[KeyPath, Marks],
                       bad: set[KeyPath]) -> Iterator[tuple[Position, str]]:
     first: dict[frozenset[str], int] = {}
     for index in range(len(_get(document, ("variants",), list) or [])):
@@ -682,61 +468,16 @@ def _variant_problems(document: Mapping[str, Any], positions: Mapping[KeyPath, _
         yield positions[path].value, message
 
 
-def _license_problems(document: Mapping[str, Any], positions: Mapping[KeyPath, _Marks],
+def _license_problems(document: Mapping[str, Any], positions: Mapping[KeyPath, Marks],
                       bad: set[KeyPath]) -> Iterator[tuple[Position, str]]:
     path = ("metadata", "license")
     expression = _get(document, path)
     if not isinstance(expression, str) or not expression.strip() or _under(path, bad):
         return
-    for license_id in _license_ids(expression):
-        problem = _license_problem(license_id)
+    for license_id in license_ids(expression):
+        problem = license_problem(license_id)
         if problem:
             yield positions[path].value, f"metadata.license: {problem}"
-
-
-def _license_ids(expression: str) -> Iterator[str]:
-    """License ids of an SPDX expression ('MIT OR Apache-2.0'); exception ids are skipped.
-
-    Free text such as 'Apache License 2.0' comes back whole, so it can be matched as one id.
-    """
-    words = expression.replace("(", " ").replace(")", " ").split()
-    if not any(word in _SPDX_OPERATORS for word in words):
-        yield expression.strip()
-        return
-    after_with = False
-    for word in words:
-        if word not in _SPDX_OPERATORS and not after_with:
-            yield word
-        after_with = word == "WITH"
-
-
-def _license_problem(license_id: str) -> str | None:
-    if license_id in _SPDX_IDS or license_id.startswith(("LicenseRef-", "DocumentRef-")):
-        return None
-    if license_id.rstrip("+") in _SPDX_DEPRECATED:
-        choices = _SPDX_DEPRECATED[license_id.rstrip("+")]
-        return f"'{license_id}' is a deprecated SPDX id; use {_one_of(choices, quote=True)}"
-    wanted = _license_key(license_id)
-    exact = [known for known in _SPDX_IDS if _license_key(known) == wanted]
-    # An abbreviation ('Apache2', 'BSD-3') names a longer id; a longer unknown id may be real.
-    close = exact or [known for known in _SPDX_IDS
-                      if wanted and _license_key(known).startswith(wanted)]
-    if not close and not _SPDX_IDSTRING.fullmatch(license_id):
-        keys = {_license_key(known): known for known in _SPDX_IDS}
-        close = [keys[k] for k in difflib.get_close_matches(wanted, list(keys), n=1, cutoff=0.6)]
-    if close:
-        return (f"'{license_id}' is not an SPDX license id "
-                f"(did you mean {_one_of(close[:3], quote=True)}?)")
-    if _SPDX_IDSTRING.fullmatch(license_id):
-        return None  # well formed, just not in our short list
-    return (f"'{license_id}' is not an SPDX license id such as 'Apache-2.0' or 'MIT' "
-            "(see https://spdx.org/licenses/; use 'LicenseRef-<name>' for your own license)")
-
-
-def _license_key(text: str) -> str:
-    """Lowercase letters and digits only, without 'license' and 'version' words."""
-    key = re.sub(r"licen[cs]e|version|\bv(?=\d)", "", text.lower())
-    return re.sub(r"[^a-z0-9]", "", key)
 
 
 # --- small helpers ---------------------------------------------------------------------------
@@ -761,7 +502,7 @@ def _under(path: KeyPath, bad: set[KeyPath]) -> bool:
     return any(path[:n] in bad for n in range(len(path) + 1))
 
 
-def _nearest(path: KeyPath, positions: Mapping[KeyPath, _Marks]) -> Position:
+def _nearest(path: KeyPath, positions: Mapping[KeyPath, Marks]) -> Position:
     while path not in positions:
         path = path[:-1]
     return positions[path].anchor
@@ -800,7 +541,7 @@ def _one_of(choices: Sequence[Any], *, quote: bool = False) -> str:
     return words[0] if len(words) == 1 else f"{', '.join(words[:-1])} or {words[-1]}"
 
 
-def _lint_problems(document: Mapping[str, Any], positions: Mapping[KeyPath, _Marks],
+def _lint_problems(document: Mapping[str, Any], positions: Mapping[KeyPath, Marks],
                    folder: Path, shown: str, bad: set[KeyPath]) -> list[tuple[Position, str]]:
     """Rule codes and options of ``lint:`` checked against the rule registry (no TensorFlow),
     so they are reported together with every other problem. Parts of the section that the
@@ -826,7 +567,7 @@ def _lint_problems(document: Mapping[str, Any], positions: Mapping[KeyPath, _Mar
     return []
 
 
-def _dotted_lines(positions: Mapping[KeyPath, _Marks]) -> dict[str, Position]:
+def _dotted_lines(positions: Mapping[KeyPath, Marks]) -> dict[str, Position]:
     """``"lint.suppress.1"`` -> (line, column) of that key or item."""
     return {".".join(str(p) for p in key): marks.anchor for key, marks in positions.items() if key}
 
@@ -834,7 +575,7 @@ def _dotted_lines(positions: Mapping[KeyPath, _Marks]) -> dict[str, Position]:
 # --- building the Manifest -------------------------------------------------------------------
 
 
-def _build(path: Path, document: Mapping[str, Any], positions: Mapping[KeyPath, _Marks],
+def _build(path: Path, document: Mapping[str, Any], positions: Mapping[KeyPath, Marks],
            folder: Path) -> Manifest:
     handle = document["module"]["handle"]
     publisher, _, name = handle.partition("/")
