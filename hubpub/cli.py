@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import os
+import signal
 import sys
 from collections.abc import Sequence
 
@@ -69,4 +70,7 @@ def console_main() -> None:
     from hubpub.commands._quiet import quiet_tensorflow
 
     quiet_tensorflow()
+    # A cancelled CI job sends SIGTERM: exit through the normal path, so staging folders and
+    # child processes are cleaned up as after Ctrl-C.
+    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
     sys.exit(main())

@@ -238,3 +238,22 @@ def test_module_fn_name_that_does_not_exist(tmp_path, capsys):
         "module.py:module_fn", "module.py:make_module"), DENSE_MODULE)
     assert _build(manifest, tmp_path / "out") == 2
     assert "'make_module' is not a function" in capsys.readouterr().err
+
+
+def test_a_build_stopped_with_sigterm_leaves_out_as_it_was(tmp_path):
+    import signal
+
+    write_scaffold("image-classification", tmp_path / "p")
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "keep.txt").write_text("previous build")
+    proc = subprocess.Popen([sys.executable, "-m", "hubpub", "build",
+                             str(tmp_path / "p" / "hubpub.yaml"), "--out", str(out)],
+                            stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True)
+    for line in proc.stderr:  # not a terminal: each step is announced on a line of its own
+        if line.startswith("hubpub: spec"):
+            proc.send_signal(signal.SIGTERM)
+            break
+    proc.stderr.read()
+    assert proc.wait(timeout=120) == 128 + signal.SIGTERM
+    assert sorted(p.name for p in out.iterdir()) == ["keep.txt"]
