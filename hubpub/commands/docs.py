@@ -73,7 +73,10 @@ def run(args: argparse.Namespace) -> int:
     target = Path(args.target)
     out = args.out
     if target.suffix in _MANIFEST_SUFFIXES and target.is_file():
-        summary, meta, report, default_usage, docs_out = _from_manifest(target)
+        # A page written next to a build (`hubpub build --out DIR`) documents that build.
+        beside = out.parent if out is not None and (out.parent / "build-report.json").is_file() \
+            else None
+        summary, meta, report, default_usage, docs_out = _from_manifest(target, build_dir=beside)
         meta = meta.updated(**identity_flags, **flags)
         if out is None and docs_out is not None:
             out = docs_out
@@ -101,11 +104,13 @@ def run(args: argparse.Namespace) -> int:
 
 
 # --- reading the target ----------------------------------------------------------------------
-def _from_manifest(path: Path) -> tuple[dict[str, Any], Any, Any, str, Path | None]:
+def _from_manifest(path: Path, *, build_dir: Path | None = None
+                   ) -> tuple[dict[str, Any], Any, Any, str, Path | None]:
     """Summary, metadata, build report, default usage handle and docs.out of a manifest.
 
-    The last build's module (its directory, else its tarball) is what gets documented; with no
-    build output the spec is built in memory, which runs the publisher's module_fn.
+    The last build's module (its directory, else its tarball) in ``build_dir`` (default: the
+    manifest's output) is what gets documented; with no build output the spec is built in
+    memory, which runs the publisher's module_fn.
     """
     from hubpub.docs.meta import DocMeta
     from hubpub.docs.render import default_handle, tarball_facts
@@ -113,7 +118,7 @@ def _from_manifest(path: Path) -> tuple[dict[str, Any], Any, Any, str, Path | No
 
     manifest = load_manifest(path)
     meta = DocMeta.from_manifest(manifest)
-    output = Path(manifest.output)
+    output = Path(build_dir or manifest.output)
     report_path = output / "build-report.json"
     report = None
     if report_path.is_file():

@@ -257,3 +257,14 @@ def test_a_build_stopped_with_sigterm_leaves_out_as_it_was(tmp_path):
     proc.stderr.read()
     assert proc.wait(timeout=120) == 128 + signal.SIGTERM
     assert sorted(p.name for p in out.iterdir()) == ["keep.txt"]
+
+
+@pytest.mark.parametrize("template", TEMPLATES)
+def test_the_page_written_by_build_passes_docs_check(built_templates, template, capsys):
+    """`hubpub docs MANIFEST --out DIR/page.md --check` documents the build found in DIR."""
+    _, project, out = built_templates[template]
+    page = out / f"acme-{template}-1.md"
+    assert page.is_file()
+    capsys.readouterr()
+    assert main(["docs", str(project / "hubpub.yaml"), "--out", str(page), "--check"]) == 0, \
+        capsys.readouterr()
