@@ -26,6 +26,7 @@ from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
 from hubpub.checks.findings import Hit, Severity
+from hubpub.checks.patterns import FUSED_BATCH_NORM_OPS
 from hubpub.checks.rules.hub204_dropout_outside_train import dropout_sites
 
 if TYPE_CHECKING:
@@ -37,7 +38,6 @@ SEVERITY = Severity.WARNING
 OPTIONS: dict[str, type] = {}
 DEFAULTS: dict[str, Any] = {}
 
-_BN_OPS = frozenset({"FusedBatchNorm", "FusedBatchNormV2", "FusedBatchNormV3"})
 _BN_VARIABLE = re.compile(r"/moving_(?:mean|variance)$")
 _BN_UPDATE = re.compile(r"(?:^|/)AssignMovingAvg(?:_\d+)?/")
 _DROPOUT_SCOPE = re.compile(r"(?:^|/)dropout(?:_\d+)?/")
@@ -65,7 +65,7 @@ def check(module: ModuleView, options: Mapping[str, Any]) -> Iterator[Hit]:
 
 def _batch_norm_node(variant: VariantView) -> str | None:
     for fname, node in variant.iter_nodes():
-        if node.op in _BN_OPS or _BN_UPDATE.search(node.name):
+        if node.op in FUSED_BATCH_NORM_OPS or _BN_UPDATE.search(node.name):
             return node.name if fname is None else variant.function_callers.get(fname, [None])[0]
     return next((v.node for v in variant.variables if _BN_VARIABLE.search(v.name)), None)
 

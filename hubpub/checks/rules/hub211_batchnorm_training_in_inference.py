@@ -27,6 +27,7 @@ from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
 from hubpub.checks.findings import Hit, Severity
+from hubpub.checks.patterns import FUSED_BATCH_NORM_OPS
 from hubpub.checks.rules.hub206_batchnorm_updates import MovingAverageUpdate, moving_average_updates
 
 if TYPE_CHECKING:
@@ -38,7 +39,6 @@ SEVERITY = Severity.ERROR
 OPTIONS: dict[str, type] = {}
 DEFAULTS: dict[str, Any] = {}
 
-_FUSED = frozenset({"FusedBatchNorm", "FusedBatchNormV2", "FusedBatchNormV3"})
 
 
 def check(module: ModuleView, options: Mapping[str, Any]) -> Iterator[Hit]:
@@ -66,7 +66,7 @@ def _training_layers(variant: VariantView,
     layers: dict[str, str | None] = {}
     fused: set[str] = set()
     for fname, node in variant.iter_nodes():
-        if node.op not in _FUSED:
+        if node.op not in FUSED_BATCH_NORM_OPS:
             continue
         # is_training defaults to True and is absent when default attrs were stripped.
         training = "is_training" not in node.attr or node.attr["is_training"].b
