@@ -290,6 +290,17 @@ def test_exported_module_files(exported):
     assert str(path).encode() not in (path / "saved_model.pb").read_bytes()
 
 
+def _assert_embeds_sentences(module, tokens, matrix) -> None:
+    """Run the module (in the current graph) on SENTENCES; compare with the reference sqrtn."""
+    output = module(tf.constant(SENTENCES))
+    with tf.compat.v1.Session() as session:
+        session.run([tf.compat.v1.global_variables_initializer(),
+                     tf.compat.v1.tables_initializer()])
+        out = session.run(output)
+    expected = np.stack([expected_sentence(s, tokens, matrix) for s in SENTENCES])
+    np.testing.assert_allclose(out, expected, rtol=1e-5, atol=1e-6)
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("library", ["hubpub", pytest.param("tensorflow_hub 0.15",
                                                             marks=pytest.mark.interop)])
@@ -302,13 +313,7 @@ def test_exported_module_in_tf1_graph_mode(exported, library):
     with tf.Graph().as_default():
         module = module_class(str(path))
         assert sorted(module.variable_map) == ["embeddings"]
-        output = module(tf.constant(SENTENCES))
-        with tf.compat.v1.Session() as session:
-            session.run([tf.compat.v1.global_variables_initializer(),
-                         tf.compat.v1.tables_initializer()])
-            out = session.run(output)
-    expected = np.stack([expected_sentence(s, tokens, matrix) for s in SENTENCES])
-    np.testing.assert_allclose(out, expected, rtol=1e-5, atol=1e-6)
+        _assert_embeds_sentences(module, tokens, matrix)
 
 
 @pytest.mark.slow
@@ -395,13 +400,7 @@ def test_built_example_tarball_holds_the_vectors(tmp_path):
     with get_recipe(manifest.recipe, manifest.folder, manifest.variants) as recipe:
         tokens, matrix = list(recipe.embeddings.tokens), recipe.embeddings.matrix.copy()
     with tf.Graph().as_default():
-        output = hubpub.Module(str(tarball))(tf.constant(SENTENCES))
-        with tf.compat.v1.Session() as session:
-            session.run([tf.compat.v1.global_variables_initializer(),
-                         tf.compat.v1.tables_initializer()])
-            out = session.run(output)
-    expected = np.stack([expected_sentence(s, tokens, matrix) for s in SENTENCES])
-    np.testing.assert_allclose(out, expected, rtol=1e-5, atol=1e-6)
+        _assert_embeds_sentences(hubpub.Module(str(tarball)), tokens, matrix)
 
 
 def test_build_with_a_malformed_embedding_file_exits_2_and_writes_nothing(tmp_path, capsys):
