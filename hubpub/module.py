@@ -13,6 +13,7 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
+from hubpub import function_graphs
 from hubpub._tf import tf
 from hubpub.errors import ExportError, SpecError
 from hubpub.spec.loading import load_module_spec
@@ -71,27 +72,41 @@ class Module:
             raise SpecError(f"No such graph variant: tags={sorted(self._tags) or None}. "
                             f"The module has {[sorted(t) for t in spec.get_tags()]}")
         self._meta = spec.meta_graph(self._tags)
+        # State never depends on the caller's control dependencies; inside a function graph
+        # it goes where its initializers will run (see hubpub.function_graphs).
+        outside = function_graphs.state_goes_outside(self._graph)
+        with tf.init_scope() if outside else tf.control_dependencies(None):
+            if tf.executing_eagerly():
+                raise SpecError("hub.Module inside a tf.function needs a TF1 graph around it "
+                                "to hold its variables; in TF2 code use hubpub.load(handle), "
+                                "or build the module inside tf.compat.v1.wrap_function.")
+            self._state_graph = tf.compat.v1.get_default_graph()
+            self._init_state(name)
+
+    # --- construction -------------------------------------------------------------------
+    def _init_state(self, name: str) -> None:
+        graph = self._state_graph
         with tf.compat.v1.variable_scope(None, default_name=name,
                                          auxiliary_name_scope=False) as scope:
             self._scope = scope.name
         self._name = self._scope.rsplit("/", 1)[-1]
         parent = self._scope.rsplit("/", 1)[0] + "/" if "/" in self._scope else ""
         # unique_name() is relative to the current name scope: ask from the scope's parent.
-        with self._graph.name_scope(parent or None):
-            free = self._graph.unique_name(self._name, mark_as_used=False)
+        with graph.name_scope(parent or None):
+            free = graph.unique_name(self._name, mark_as_used=False)
         if free != self._scope:
             raise RuntimeError(f"variable_scope {self._scope}/ was unused but the corresponding "
                                "name_scope was already taken.")
-        with tf.control_dependencies(None), self._graph.name_scope(parent or None):
+        with graph.name_scope(parent or None):
             self._state_map = self._import_state()
         self._variable_map = self._build_variable_map()
-        if spec.checkpoint_path and self._variable_map:
-            tf.compat.v1.train.init_from_checkpoint(spec.checkpoint_path, self._variable_map)
+        if self._spec.checkpoint_path and self._variable_map:
+            tf.compat.v1.train.init_from_checkpoint(self._spec.checkpoint_path,
+                                                    self._variable_map)
         self._saver = (tf.compat.v1.train.Saver(self._variable_map, sharded=True,
                                                 write_version=tf.compat.v1.train.SaverDef.V2)
                        if self._variable_map else None)
 
-    # --- construction -------------------------------------------------------------------
     def _import_state(self) -> dict[str, tf.Tensor]:
         meta = copy.deepcopy(self._meta)
         keep = _STATE_COLLECTIONS + (_TRAINABLE_STATE_COLLECTIONS if self._trainable else ())
@@ -101,7 +116,7 @@ class Module:
         state = {}
         for node in self._meta.graph_def.node:
             if is_state_op(node):
-                state[f"{node.name}:0"] = self._graph.get_tensor_by_name(
+                state[f"{node.name}:0"] = self._state_graph.get_tensor_by_name(
                     f"{self._scope}/{node.name}:0")
         return state
 
@@ -109,7 +124,7 @@ class Module:
         prefix = self._scope + "/"
         plain: dict[str, Any] = {}
         parts: dict[str, list] = {}
-        for var in self._graph.get_collection(_GK.GLOBAL_VARIABLES):
+        for var in self._state_graph.get_collection(_GK.GLOBAL_VARIABLES):
             if not var.op.name.startswith(prefix):
                 continue
             info = getattr(var, "_save_slice_info", None)
@@ -131,22 +146,25 @@ class Module:
         if _sentinel is not None:
             raise ValueError("Module call takes inputs positionally; pass signature= and "
                              "as_dict= by keyword.")
-        if self._graph is not tf.compat.v1.get_default_graph():
-            raise RuntimeError("Module must be applied in the graph it was instantiated for.")
+        graph = tf.compat.v1.get_default_graph()
+        if not function_graphs.contains(self._graph, graph):
+            raise RuntimeError("Module must be applied in the graph it was instantiated for "
+                               "(or in a function graph built inside it).")
         signature = signature or "default"
         input_infos = self.get_input_info_dict(signature)
         dict_inputs = convert_inputs(_normalize_inputs(inputs, input_infos), input_infos)
         scope_name = f"{self._name}_apply_{signature}".replace(":", "_")
-        outputs = self._apply(signature, dict_inputs, scope_name)
+        outputs = self._apply(graph, signature, dict_inputs, scope_name)
         if as_dict:
             return outputs
         if "default" not in outputs:
             raise TypeError("There is no output named 'default'. Use as_dict=True.")
         return outputs["default"]
 
-    def _apply(self, signature: str, inputs: dict[str, Any], scope_name: str) -> dict[str, Any]:
+    def _apply(self, graph: tf.Graph, signature: str, inputs: dict[str, Any],
+               scope_name: str) -> dict[str, Any]:
         # Uniquified in the caller's current name scope, as the import will do it.
-        apply_scope = self._graph.unique_name(scope_name, mark_as_used=False)
+        apply_scope = graph.unique_name(scope_name, mark_as_used=False)
         sig = self._meta.signature_def[signature]
         infeed = {}
         for key, info in sig.inputs.items():
@@ -157,6 +175,14 @@ class Module:
         feed_map = dict(self._state_map)
         feed_map.update(infeed)
         meta = copy.deepcopy(self._meta)
+        keep = _APPLY_COLLECTIONS + ((_GK.UPDATE_OPS,) if self._trainable else ())
+        _keep_collections(meta, keep)
+        if graph.building_function:
+            # A function runs every stateful op it holds: import only what the outputs need.
+            kept = function_graphs.prune_to_outputs(
+                meta, [n for info in sig.outputs.values() for n in tensor_names(info)])
+            feed_map = {k: v for k, v in feed_map.items() if k.split(":")[0] in kept}
+        feed_map = {k: function_graphs.capture(graph, v) for k, v in feed_map.items()}
         for node in meta.graph_def.node:
             if f"{node.name}:0" in self._state_map and f"{node.name}:0" in feed_map:
                 shape = node.attr.get("shape")
@@ -166,18 +192,18 @@ class Module:
                 if shape is not None:
                     node.attr["shape"].CopyFrom(shape)
                 node.ClearField("input")
-        keep = _APPLY_COLLECTIONS + ((_GK.UPDATE_OPS,) if self._trainable else ())
-        _keep_collections(meta, keep)
         _prefix_shared_names(meta, apply_scope)
-        first_new_op = len(self._graph.get_operations())
+        first_new_op = len(graph.get_operations())
         _import_meta_graph(meta, input_map=feed_map, import_scope=scope_name)
-        self._rewrite_colocation(apply_scope, feed_map, first_new_op)
+        self._rewrite_colocation(graph, apply_scope, feed_map, first_new_op)
         outputs = {}
         for key, info in sig.outputs.items():
-            outputs[key] = self._output(info, feed_map, apply_scope)
+            outputs[key] = self._output(graph, info, feed_map, apply_scope)
         return outputs
 
-    def _rewrite_colocation(self, apply_scope: str, feed_map: dict, first_new_op: int) -> None:
+    @staticmethod
+    def _rewrite_colocation(graph: tf.Graph, apply_scope: str, feed_map: dict,
+                            first_new_op: int) -> None:
         """Point ``loc:@`` constraints at what replaced a node, not at its dead placeholder.
 
         The import keeps constraints such as ``loc:@module_apply_default/v`` although ``v`` was
@@ -195,7 +221,7 @@ class Module:
                                 f"module: the outputs of node '{node}' are fed from ops in "
                                 "different colocation groups.")
         prefix = f"loc:@{apply_scope}/"
-        for op in self._graph.get_operations()[first_new_op:]:
+        for op in graph.get_operations()[first_new_op:]:
             try:
                 old = op.get_attr("_class")
             except ValueError:
@@ -211,11 +237,12 @@ class Module:
                 op._set_attr("_class", attr_value_pb2.AttrValue(
                     list=attr_value_pb2.AttrValue.ListValue(s=new)))
 
-    def _output(self, info: Any, feed_map: dict, apply_scope: str) -> Any:
+    @staticmethod
+    def _output(graph: tf.Graph, info: Any, feed_map: dict, apply_scope: str) -> Any:
         def lookup(name: str) -> tf.Tensor:
             if name in feed_map:
                 return feed_map[name]
-            return self._graph.get_tensor_by_name(f"{apply_scope}/{name}")
+            return graph.get_tensor_by_name(f"{apply_scope}/{name}")
 
         encoding = info.WhichOneof("encoding")
         if encoding == "coo_sparse":
@@ -261,9 +288,9 @@ class Module:
         """Write the spec with this session's current values of this instance's variables."""
         from hubpub.spec.export import write_module
 
-        if self._graph is not tf.compat.v1.get_default_graph() or session.graph is not self._graph:
-            raise RuntimeError("The default graph and the session's graph must be the graph "
-                               "the Module was instantiated in.")
+        if session.graph is not self._state_graph:
+            raise RuntimeError("The session's graph must be the graph that holds the Module's "
+                               "variables (where it was instantiated).")
         saver = self._saver
 
         def write_variables(prefix: str) -> None:
