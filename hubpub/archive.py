@@ -48,6 +48,7 @@ __all__ = [
     "MAX_UNPACKED_BYTES_ENV",
     "Member",
     "find_module_root",
+    "iter_members",
     "list_members",
     "safe_extract",
     "unpacked",
@@ -269,6 +270,65 @@ def _make_parents(dest: Path, parts: tuple[str, ...], member_name: str) -> Path:
     return current / parts[-1]
 
 
+def iter_members(tarball: Path | BinaryIO | str, *, max_bytes: int | None = None,
+                 name: str | None = None
+                 ) -> Iterator[tuple[Member, tuple[str, ...], BinaryIO | None]]:
+    """Streams a module tarball's members after the checks ``safe_extract`` makes.
+
+    Yields ``(member, parts, data)`` in archive order: ``parts`` is the member's path below
+    the archive root as components (``()`` for the root itself), ``data`` a stream of a
+    regular file's bytes (read it before the next member) or None for a directory. Nothing
+    is written anywhere, so a reader can hash or parse members on the fly.
+
+    Raises:
+        ArchiveError: as ``safe_extract``.
+    """
+    what = _describe(tarball, name)
+    limit = max_bytes if max_bytes is not None else _limit_from_env(
+        MAX_UNPACKED_BYTES_ENV, DEFAULT_MAX_UNPACKED_BYTES)
+    max_members = _limit_from_env(MAX_MEMBERS_ENV, DEFAULT_MAX_MEMBERS)
+    seen: set[tuple[str, ...]] = set()
+    declared = 0
+    with _open_stream(tarball, what, max_members) as members:
+        for tar, member in members:
+            parts = _safe_parts(member)
+            _check_type(member)
+            record = Member(member.name, _type_name(member), member.size, member.mode)
+            if not parts:  # "." or "./": the folder itself
+                yield record, parts, None
+                continue
+            if parts in seen:
+                raise ArchiveError("refused a second member with the same name",
+                                   member=member.name)
+            seen.add(parts)
+            if member.isdir():
+                yield record, parts, None
+                continue
+            declared += member.size
+            if declared > limit:
+                raise ArchiveError(
+                    f"{what} unpacks to more than {limit} bytes (the limit); if this module "
+                    f"really is that large, raise the limit with "
+                    f"{MAX_UNPACKED_BYTES_ENV}=<bytes>", member=member.name)
+            source = tar.extractfile(member)
+            assert source is not None  # regular files always have data
+            yield record, parts, _CheckedStream(source, what, member.name)
+
+
+class _CheckedStream:
+    """A member's bytes; corruption found while reading them is an ArchiveError."""
+
+    def __init__(self, source: BinaryIO, what: str, member: str) -> None:
+        self._source, self._what, self._member = source, what, member
+
+    def read(self, size: int = -1) -> bytes:
+        try:
+            return self._source.read(size)
+        except _CORRUPT as exc:
+            raise ArchiveError(f"{self._what} is not a valid module tarball: {exc}",
+                               member=self._member) from exc
+
+
 def safe_extract(tarball: Path | BinaryIO | str, dest: Path, *, max_bytes: int | None = None,
                  progress: Callable[[int], None] | None = None, name: str | None = None
                  ) -> None:
@@ -289,33 +349,16 @@ def safe_extract(tarball: Path | BinaryIO | str, dest: Path, *, max_bytes: int |
         ArchiveError: the archive is corrupt or truncated, holds a refused member (named in
             the message), or unpacks to more than allowed.
     """
-    what = _describe(tarball, name)
-    limit = max_bytes if max_bytes is not None else _limit_from_env(
-        MAX_UNPACKED_BYTES_ENV, DEFAULT_MAX_UNPACKED_BYTES)
-    max_members = _limit_from_env(MAX_MEMBERS_ENV, DEFAULT_MAX_MEMBERS)
     dest = Path(dest)
-    seen: set[tuple[str, ...]] = set()
     done = 0
-    with _open_stream(tarball, what, max_members) as members:
-        for tar, member in members:
-            parts = _safe_parts(member)
-            _check_type(member)
-            if not parts:  # "." or "./": the folder itself
-                continue
-            if parts in seen:
-                raise ArchiveError("refused a second member with the same name",
-                                   member=member.name)
-            seen.add(parts)
-            target = _make_parents(dest, parts, member.name)
-            if member.isdir():
-                _make_dir(target, member.name)
-                continue
-            if done + member.size > limit:
-                raise ArchiveError(
-                    f"{what} unpacks to more than {limit} bytes (the limit); if this module "
-                    f"really is that large, raise the limit with "
-                    f"{MAX_UNPACKED_BYTES_ENV}=<bytes>", member=member.name)
-            done = _write_file(tar, member, target, what, done, progress)
+    for member, parts, data in iter_members(tarball, max_bytes=max_bytes, name=name):
+        if not parts:
+            continue
+        target = _make_parents(dest, parts, member.name)
+        if data is None:
+            _make_dir(target, member.name)
+            continue
+        done = _write_file(data, member.name, target, done, progress)
 
 
 def _make_dir(target: Path, member_name: str) -> None:
@@ -328,27 +371,21 @@ def _make_dir(target: Path, member_name: str) -> None:
                                member=member_name) from None
 
 
-def _write_file(tar: tarfile.TarFile, member: tarfile.TarInfo, target: Path, what: str,
-                done: int, progress: Callable[[int], None] | None) -> int:
+def _write_file(data: _CheckedStream, member_name: str, target: Path, done: int,
+                progress: Callable[[int], None] | None) -> int:
     # O_EXCL and O_NOFOLLOW: never overwrite, never follow a link (there should be none).
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
     try:
         fd = os.open(target, flags, 0o644)
     except FileExistsError:
         raise ArchiveError("refused a file over a directory of the same name",
-                           member=member.name) from None
+                           member=member_name) from None
     with os.fdopen(fd, "wb") as out:
-        try:
-            source = tar.extractfile(member)
-            assert source is not None  # regular files always have data
-            while chunk := source.read(_CHUNK):
-                out.write(chunk)
-                done += len(chunk)
-                if progress is not None:
-                    progress(done)
-        except _CORRUPT as exc:
-            raise ArchiveError(f"{what} is not a valid module tarball: {exc}",
-                               member=member.name) from exc
+        while chunk := data.read(_CHUNK):
+            out.write(chunk)
+            done += len(chunk)
+            if progress is not None:
+                progress(done)
     return done
 
 

@@ -3,6 +3,9 @@
 Nothing here runs a graph or a Session: a lint must never execute the module it checks.
 Rules read the indexes below (nodes by name, consumers, function library, collections,
 signatures) instead of walking protos themselves.
+
+TensorFlow is imported only to read a constant's value: ``hubpub diff`` builds views from the
+TF-free protos of ``hubpub.spec.lite`` and never needs it.
 """
 
 from __future__ import annotations
@@ -13,8 +16,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from hubpub._tf import tf
 from hubpub.checks.findings import Location
+from hubpub.spec.lite import VariableDef, dtype_name
 
 __all__ = ["ModuleView", "SignatureView", "TensorView", "VariableView", "VariantView"]
 
@@ -73,16 +76,9 @@ def _shape(proto: Any) -> tuple[int | None, ...] | None:
     return tuple(None if d.size < 0 else int(d.size) for d in proto.dim)
 
 
-def _dtype_name(enum_value: int) -> str:
-    try:
-        return tf.dtypes.as_dtype(enum_value).name
-    except TypeError:
-        return f"dtype_{enum_value}"
-
-
 def _tensor_view(key: str, info: Any) -> TensorView:
     encoding = info.WhichOneof("encoding")
-    dtype = _dtype_name(info.dtype)
+    dtype = dtype_name(info.dtype)
     shape = _shape(info.tensor_shape)
     if encoding == "coo_sparse":
         sp = info.coo_sparse
@@ -169,21 +165,19 @@ class VariantView:
     @functools.cached_property
     def variables(self) -> list[VariableView]:
         """Global variables from the ``variables`` collection, in collection order."""
-        from tensorflow.core.framework import variable_pb2
-
         trainable = set()
         for raw in self.collection_bytes("trainable_variables"):
-            vd = variable_pb2.VariableDef.FromString(raw)
+            vd = VariableDef.FromString(raw)
             trainable.add(node_name(vd.variable_name))
         out = []
         for raw in self.collection_bytes("variables"):
-            vd = variable_pb2.VariableDef.FromString(raw)
+            vd = VariableDef.FromString(raw)
             name = node_name(vd.variable_name)
             node = self.nodes.get(name)
             dtype, shape = "unknown", None
             if node is not None:
                 if "dtype" in node.attr:
-                    dtype = _dtype_name(node.attr["dtype"].type)
+                    dtype = dtype_name(node.attr["dtype"].type)
                 if "shape" in node.attr:
                     shape = _shape(node.attr["shape"].shape)
             key = name
@@ -275,6 +269,8 @@ class VariantView:
 
     def const_value(self, node: Any) -> Any:
         """The value of a ``Const`` node as a Python scalar or numpy array."""
+        from hubpub._tf import tf
+
         value = tf.make_ndarray(node.attr["value"].tensor)
         return value.item() if value.size == 1 else value
 

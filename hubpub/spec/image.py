@@ -6,12 +6,11 @@ from typing import Any
 
 from hubpub.errors import SpecError
 from hubpub.spec.authoring import attach_message
+from hubpub.spec.files import IMAGE_MODULE_INFO_KEY
 from hubpub.spec.protos import ImageModuleInfo
 
 __all__ = ["ImageModuleInfo", "attach_image_module_info", "get_expected_image_size",
            "get_num_image_channels"]
-
-IMAGE_MODULE_INFO_KEY = "image_module_info"
 
 
 def attach_image_module_info(image_module_info: Any) -> None:

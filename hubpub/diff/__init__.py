@@ -1,0 +1,68 @@
+"""``hubpub diff OLD NEW``: what changed between two module versions, and whether it breaks.
+
+Verdicts:
+    identical   the same interface and the same file bytes;
+    compatible  a consumer of OLD keeps working (additions, new weights, ...);
+    breaking    a consumer of OLD can fail; every reason is listed.
+
+The JSON form, ``{"verdict": ..., "changes": [{"kind", "path", "old", "new", "breaking",
+"message"}]}``, is a public contract (CI gates releases on it).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from hubpub.diff.compare import Change, compare
+from hubpub.diff.side import Side, open_side
+
+__all__ = ["BREAKING", "COMPATIBLE", "IDENTICAL", "Change", "DiffResult", "diff_sides",
+           "diff_targets", "verdict_of"]
+
+IDENTICAL, COMPATIBLE, BREAKING = "identical", "compatible", "breaking"
+
+
+def verdict_of(changes: Sequence[Change]) -> str:
+    if any(c.breaking for c in changes):
+        return BREAKING
+    return COMPATIBLE if changes else IDENTICAL
+
+
+@dataclass(frozen=True)
+class DiffResult:
+    old: str
+    new: str
+    changes: list[Change]
+
+    @property
+    def verdict(self) -> str:
+        return verdict_of(self.changes)
+
+    @property
+    def breaking(self) -> list[Change]:
+        return [c for c in self.changes if c.breaking]
+
+    def to_json(self) -> dict[str, Any]:
+        return {"verdict": self.verdict, "changes": [c.to_json() for c in self.changes]}
+
+
+def diff_sides(old: Side, new: Side, *, numeric: bool = False) -> DiffResult:
+    """Compare two opened sides; ``numeric`` also runs both (needs TensorFlow)."""
+    changes = compare(old, new)
+    if numeric:
+        from hubpub.diff.numeric import numeric_changes
+
+        changes += numeric_changes(old, new)
+    return DiffResult(old.shown, new.shown, changes)
+
+
+def diff_targets(old: str, new: str, *, numeric: bool = False) -> DiffResult:
+    """Compare two targets: manifests, module directories, tarballs or URLs.
+
+    Raises:
+        HubpubError: a target is missing, corrupt or not a module (exit code 2).
+    """
+    with open_side(old) as before, open_side(new) as after:
+        return diff_sides(before, after, numeric=numeric)

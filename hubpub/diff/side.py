@@ -1,0 +1,220 @@
+"""One side of a diff: a module read as protos, checkpoint index and file table.
+
+Directories and tarballs are read without TensorFlow and without the variables' values:
+``saved_model.pb`` through the lite protos, ``variables.index`` through its table reader, and
+file contents only as far as comparing them needs (tarball members are hashed while they
+stream past; directory files are compared lazily). A manifest is built into a private
+temporary folder first (module_fn, weights, export: no checks, no smoke test).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import shutil
+import tempfile
+import urllib.parse
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from hubpub.checks.graph import ModuleView
+from hubpub.errors import HandleError, ModuleFormatError
+from hubpub.spec.checkpoint_index import CheckpointIndex, parse_checkpoint_index
+from hubpub.spec.files import (
+    MODULE_DEF_FILE,
+    SAVED_MODEL_FILE,
+    parse_module_def,
+    parse_saved_model,
+)
+
+__all__ = ["FileRecord", "Side", "open_side", "read_directory", "read_tarball", "same_bytes"]
+
+CHECKPOINT_INDEX = "variables/variables.index"
+_CHUNK = 1 << 20
+_MANIFEST_SUFFIXES = (".yaml", ".yml")
+_TARBALL_SUFFIXES = (".tar.gz", ".tgz", ".tar")
+_URL_SCHEMES = ("file", "http", "https")
+_KEPT = (MODULE_DEF_FILE, SAVED_MODEL_FILE, CHECKPOINT_INDEX)  # parsed, so kept in memory
+
+
+@dataclass
+class FileRecord:
+    """A module file: its size, and where its bytes are (on disk) or their digest (streamed)."""
+
+    size: int
+    path: Path | None = None
+    sha256: str | None = None
+
+    def digest(self) -> str:
+        if self.sha256 is None:
+            assert self.path is not None
+            self.sha256 = _sha256_of(self.path)
+        return self.sha256
+
+
+@dataclass
+class Side:
+    """Everything a diff compares about one module."""
+
+    shown: str  # as the user named it
+    view: ModuleView  # graphs from lite protos: tags, signatures, collections, variables
+    checkpoint: CheckpointIndex | None
+    files: dict[str, FileRecord]  # posix path below the module root -> record
+    metadata: Mapping[str, Any] = field(default_factory=dict)  # a manifest's metadata
+    directory: Path | None = None  # the module on disk, when it is there
+    members: list[str] | None = None  # tarball members as stored (dirs end in "/")
+    identity: tuple[str, str, int] | None = None  # (publisher, name, version) of a manifest
+
+
+def _sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        while chunk := handle.read(_CHUNK):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def same_bytes(a: FileRecord, b: FileRecord) -> bool:
+    """Whether two files hold the same bytes; reads as little as it can."""
+    if a.size != b.size:
+        return False
+    if a.path is not None and b.path is not None:
+        if os.path.samefile(a.path, b.path):
+            return True
+        with open(a.path, "rb") as left, open(b.path, "rb") as right:
+            while True:
+                chunk = left.read(_CHUNK)
+                if chunk != right.read(_CHUNK):
+                    return False
+                if not chunk:
+                    return True
+    return a.digest() == b.digest()
+
+
+def _side(shown: str, module_def: bytes, saved_model: bytes, index: bytes | None,
+          files: dict[str, FileRecord], **kwargs: Any) -> Side:
+    parse_module_def(module_def, where=f"{shown}: {MODULE_DEF_FILE}")
+    lite = parse_saved_model(saved_model, where=f"{shown}: {SAVED_MODEL_FILE}", lite=True)
+    checkpoint = None if index is None else parse_checkpoint_index(
+        index, where=f"{shown}: {CHECKPOINT_INDEX}")
+    view = ModuleView.from_saved_model(lite, path=shown, members=kwargs.get("members"))
+    return Side(shown, view, checkpoint, files, **kwargs)
+
+
+def read_directory(folder: Path, *, shown: str, **kwargs: Any) -> Side:
+    """A module directory (files at its root)."""
+    folder = Path(folder)
+    if not (folder / MODULE_DEF_FILE).is_file():
+        from hubpub.archive import find_module_root
+
+        folder = find_module_root(folder)  # says what is wrong when it is not a module
+    files: dict[str, FileRecord] = {}
+    for root, dirs, names in os.walk(folder):
+        dirs.sort()
+        for name in sorted(names):
+            path = Path(root) / name
+            files[path.relative_to(folder).as_posix()] = FileRecord(path.stat().st_size, path)
+    if SAVED_MODEL_FILE not in files:
+        raise ModuleFormatError(f"{shown} has {MODULE_DEF_FILE} but no {SAVED_MODEL_FILE}")
+    index = folder / CHECKPOINT_INDEX
+    return _side(shown, (folder / MODULE_DEF_FILE).read_bytes(),
+                 (folder / SAVED_MODEL_FILE).read_bytes(),
+                 index.read_bytes() if index.is_file() else None, files,
+                 directory=folder, **kwargs)
+
+
+def read_tarball(tarball: Path, *, shown: str) -> Side:
+    """A module tarball, streamed once: members hashed on the fly, protos kept, nothing written."""
+    from hubpub.archive import iter_members
+
+    members: list[str] = []
+    files: dict[tuple[str, ...], FileRecord] = {}
+    kept: dict[tuple[str, ...], bytes] = {}
+    for member, parts, data in iter_members(tarball, name=shown):
+        members.append(member.name.rstrip("/") + "/" if data is None else member.name)
+        if data is None:
+            continue
+        keep = "/".join(parts[-2:]) in _KEPT or parts[-1] in _KEPT
+        digest, buffer = hashlib.sha256(), bytearray()
+        while chunk := data.read(_CHUNK):
+            digest.update(chunk)
+            if keep:
+                buffer += chunk
+        files[parts] = FileRecord(member.size, sha256=digest.hexdigest())
+        if keep:
+            kept[parts] = bytes(buffer)
+    root = _tarball_root(files, shown)
+    below = {"/".join(p[len(root):]): r for p, r in files.items() if p[:len(root)] == root}
+    if SAVED_MODEL_FILE not in below:
+        raise ModuleFormatError(f"{shown} has {MODULE_DEF_FILE} but no {SAVED_MODEL_FILE}")
+    index = kept.get((*root, *CHECKPOINT_INDEX.split("/")))
+    return _side(shown, kept[(*root, MODULE_DEF_FILE)], kept[(*root, SAVED_MODEL_FILE)], index,
+                 below, members=members)
+
+
+def _tarball_root(files: Mapping[tuple[str, ...], FileRecord], shown: str) -> tuple[str, ...]:
+    """Where ``tfhub_module.pb`` is: the archive root or one folder down (as find_module_root)."""
+    if (MODULE_DEF_FILE,) in files:
+        return ()
+    nested = sorted(p[:1] for p in files if len(p) == 2 and p[1] == MODULE_DEF_FILE)
+    if len(nested) == 1:
+        return nested[0]
+    if nested:
+        raise ModuleFormatError(f"{shown} holds several modules; a tarball must hold one module, "
+                                f"with its files at the archive root")
+    raise ModuleFormatError(f"{shown} is not a TF1 Hub format module: no {MODULE_DEF_FILE} at "
+                            f"its root or one folder down")
+
+
+@contextlib.contextmanager
+def open_side(target: str) -> Iterator[Side]:
+    """Read TARGET (manifest, module directory, tarball or URL) for the ``with`` block.
+
+    Raises:
+        HandleError: TARGET does not exist or is of no known kind.
+        ManifestError, PublisherCodeError: a manifest target is broken.
+        ModuleFormatError / ArchiveError: the module or tarball is corrupt or hostile.
+    """
+    if target.lower().endswith(_MANIFEST_SUFFIXES):
+        with _built(target) as side:
+            yield side
+        return
+    if urllib.parse.urlsplit(target).scheme.lower() in _URL_SCHEMES:
+        from hubpub.resolver import resolve
+
+        yield read_directory(Path(resolve(target)), shown=target)
+        return
+    path = Path(target)
+    if path.is_dir():
+        yield read_directory(path, shown=target)
+    elif path.is_file() and path.name.lower().endswith(_TARBALL_SUFFIXES):
+        yield read_tarball(path, shown=target)
+    elif not path.exists():
+        raise HandleError(f"{target} does not exist: give a manifest (hubpub.yaml), a module "
+                          f"directory, a .tar.gz or a URL")
+    else:
+        raise HandleError(f"{target} is neither a manifest (.yaml), a module directory nor a "
+                          f"module tarball (.tar.gz)")
+
+
+@contextlib.contextmanager
+def _built(target: str) -> Iterator[Side]:
+    """The module a manifest describes, exported into a private temporary folder."""
+    from hubpub.build import build_spec, export_weights, load_recipe
+    from hubpub.manifest import load_manifest
+
+    manifest = load_manifest(target)
+    folder = Path(tempfile.mkdtemp(prefix="hubpub-diff-"))
+    try:
+        recipe = load_recipe(manifest)
+        try:
+            export_weights(manifest, build_spec(manifest, recipe), recipe, folder / "module")
+        finally:
+            recipe.close()
+        yield read_directory(folder / "module", shown=target, metadata=manifest.metadata,
+                             identity=(manifest.publisher, manifest.name, manifest.version))
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)

@@ -1,0 +1,206 @@
+"""The parts of TensorFlow's SavedModel and checkpoint protos that a reader needs, without TensorFlow.
+
+``hubpub diff`` and ``hubpub verify`` read module directories and tarballs in a fraction of the
+time ``import tensorflow`` takes. They parse ``saved_model.pb`` and ``variables.index`` with
+the message types below: same field numbers and wire types as TensorFlow's (a test compares
+them field by field), declared in a private descriptor pool so they never clash with
+TensorFlow's own classes. Sub-messages a reader never looks inside (``saver_def``, tensors,
+type specs, ...) are declared as ``bytes``: they keep their exact bytes, so two of them can
+still be compared. Enum fields (dtypes) are plain integers; ``dtype_name`` names them as
+``tf.dtypes.as_dtype(n).name`` would.
+
+``ModuleView`` (``hubpub.checks.graph``) accepts a lite ``SavedModel`` for what it reads from
+protos: tags, signatures, collections, variables, nodes and the function library.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from google.protobuf import descriptor_pb2, descriptor_pool, message_factory
+
+__all__ = ["BundleEntry", "BundleHeader", "SavedModel", "VariableDef", "dtype_name"]
+
+_F = descriptor_pb2.FieldDescriptorProto
+_TYPES = {"string": _F.TYPE_STRING, "bytes": _F.TYPE_BYTES, "int32": _F.TYPE_INT32,
+          "int64": _F.TYPE_INT64, "bool": _F.TYPE_BOOL, "float": _F.TYPE_FLOAT,
+          "fixed32": _F.TYPE_FIXED32}
+_PACKAGE = "hubpub_lite"
+
+# message -> [(field, number, type or message name, "repeated" | "map:<key>:<value>" | "" ,
+#             oneof or "")]. Types not in _TYPES are messages of this table.
+_MESSAGES: dict[str, list[tuple[str, int, str, str, str]]] = {
+    "SavedModel": [("saved_model_schema_version", 1, "int64", "", ""),
+                   ("meta_graphs", 2, "MetaGraphDef", "repeated", "")],
+    "MetaGraphDef": [("meta_info_def", 1, "MetaInfoDef", "", ""),
+                     ("graph_def", 2, "GraphDef", "", ""),
+                     ("saver_def", 3, "bytes", "", ""),
+                     ("collection_def", 4, "CollectionDef", "map:string", ""),
+                     ("signature_def", 5, "SignatureDef", "map:string", ""),
+                     ("asset_file_def", 6, "AssetFileDef", "repeated", ""),
+                     ("object_graph_def", 7, "bytes", "", "")],
+    "MetaInfoDef": [("meta_graph_version", 1, "string", "", ""),
+                    ("stripped_op_list", 2, "bytes", "", ""),
+                    ("any_info", 3, "bytes", "", ""),
+                    ("tags", 4, "string", "repeated", ""),
+                    ("tensorflow_version", 5, "string", "", ""),
+                    ("tensorflow_git_version", 6, "string", "", ""),
+                    ("stripped_default_attrs", 7, "bool", "", ""),
+                    ("function_aliases", 8, "string", "map:string", "")],
+    "SignatureDef": [("inputs", 1, "TensorInfo", "map:string", ""),
+                     ("outputs", 2, "TensorInfo", "map:string", ""),
+                     ("method_name", 3, "string", "", ""),
+                     ("defaults", 4, "bytes", "map:string", "")],
+    "TensorInfo": [("name", 1, "string", "", "encoding"),
+                   ("coo_sparse", 4, "CooSparse", "", "encoding"),
+                   ("composite_tensor", 5, "CompositeTensor", "", "encoding"),
+                   ("dtype", 2, "int32", "", ""),
+                   ("tensor_shape", 3, "TensorShapeProto", "", "")],
+    "CooSparse": [("values_tensor_name", 1, "string", "", ""),
+                  ("indices_tensor_name", 2, "string", "", ""),
+                  ("dense_shape_tensor_name", 3, "string", "", "")],
+    "CompositeTensor": [("type_spec", 1, "bytes", "", ""),
+                        ("components", 2, "TensorInfo", "repeated", "")],
+    "TensorShapeProto": [("dim", 2, "Dim", "repeated", ""),
+                         ("unknown_rank", 3, "bool", "", "")],
+    "Dim": [("size", 1, "int64", "", ""), ("name", 2, "string", "", "")],
+    "CollectionDef": [("node_list", 1, "NodeList", "", "kind"),
+                      ("bytes_list", 2, "BytesList", "", "kind"),
+                      ("int64_list", 3, "Int64List", "", "kind"),
+                      ("float_list", 4, "FloatList", "", "kind"),
+                      ("any_list", 5, "bytes", "", "kind")],
+    "NodeList": [("value", 1, "string", "repeated", "")],
+    "BytesList": [("value", 1, "bytes", "repeated", "")],
+    "Int64List": [("value", 1, "int64", "repeated", "")],
+    "FloatList": [("value", 1, "float", "repeated", "")],
+    "AssetFileDef": [("tensor_info", 1, "TensorInfo", "", ""),
+                     ("filename", 2, "string", "", "")],
+    "GraphDef": [("node", 1, "NodeDef", "repeated", ""),
+                 ("library", 2, "FunctionDefLibrary", "", ""),
+                 ("version", 3, "int32", "", ""),
+                 ("versions", 4, "bytes", "", ""),
+                 ("debug_info", 5, "bytes", "", "")],
+    "NodeDef": [("name", 1, "string", "", ""), ("op", 2, "string", "", ""),
+                ("input", 3, "string", "repeated", ""), ("device", 4, "string", "", ""),
+                ("attr", 5, "AttrValue", "map:string", ""),
+                ("experimental_debug_info", 6, "bytes", "", ""),
+                ("experimental_type", 7, "bytes", "", "")],
+    "AttrValue": [("list", 1, "ListValue", "", "value"), ("s", 2, "bytes", "", "value"),
+                  ("i", 3, "int64", "", "value"), ("f", 4, "float", "", "value"),
+                  ("b", 5, "bool", "", "value"), ("type", 6, "int32", "", "value"),
+                  ("shape", 7, "TensorShapeProto", "", "value"),
+                  ("tensor", 8, "bytes", "", "value"),
+                  ("placeholder", 9, "string", "", "value"),
+                  ("func", 10, "NameAttrList", "", "value")],
+    "ListValue": [("s", 2, "bytes", "repeated", ""), ("i", 3, "int64", "repeated", ""),
+                  ("f", 4, "float", "repeated", ""), ("b", 5, "bool", "repeated", ""),
+                  ("type", 6, "int32", "repeated", ""),
+                  ("shape", 7, "TensorShapeProto", "repeated", ""),
+                  ("tensor", 8, "bytes", "repeated", ""),
+                  ("func", 9, "NameAttrList", "repeated", "")],
+    "NameAttrList": [("name", 1, "string", "", ""), ("attr", 2, "AttrValue", "map:string", "")],
+    "FunctionDefLibrary": [("function", 1, "FunctionDef", "repeated", ""),
+                           ("gradient", 2, "bytes", "repeated", ""),
+                           ("registered_gradients", 3, "bytes", "repeated", "")],
+    "FunctionDef": [("signature", 1, "OpDef", "", ""),
+                    ("node_def", 3, "NodeDef", "repeated", ""),
+                    ("ret", 4, "string", "map:string", ""),
+                    ("attr", 5, "AttrValue", "map:string", ""),
+                    ("control_ret", 6, "string", "map:string", ""),
+                    ("arg_attr", 7, "bytes", "repeated", ""),
+                    ("resource_arg_unique_id", 8, "bytes", "repeated", "")],
+    "OpDef": [("name", 1, "string", "", "")],
+    "VariableDef": [("variable_name", 1, "string", "", ""),
+                    ("initializer_name", 2, "string", "", ""),
+                    ("snapshot_name", 3, "string", "", ""),
+                    ("save_slice_info_def", 4, "SaveSliceInfoDef", "", ""),
+                    ("is_resource", 5, "bool", "", ""),
+                    ("initial_value_name", 6, "string", "", ""),
+                    ("trainable", 7, "bool", "", ""),
+                    ("synchronization", 8, "int32", "", ""),
+                    ("aggregation", 9, "int32", "", "")],
+    "SaveSliceInfoDef": [("full_name", 1, "string", "", ""),
+                         ("full_shape", 2, "int64", "repeated", ""),
+                         ("var_offset", 3, "int64", "repeated", ""),
+                         ("var_shape", 4, "int64", "repeated", "")],
+    "BundleEntryProto": [("dtype", 1, "int32", "", ""),
+                         ("shape", 2, "TensorShapeProto", "", ""),
+                         ("shard_id", 3, "int32", "", ""),
+                         ("offset", 4, "int64", "", ""),
+                         ("size", 5, "int64", "", ""),
+                         ("crc32c", 6, "fixed32", "", ""),
+                         ("slices", 7, "bytes", "repeated", "")],
+    "BundleHeaderProto": [("num_shards", 1, "int32", "", ""),
+                          ("endianness", 2, "int32", "", ""),
+                          ("version", 3, "bytes", "", "")],
+}
+
+# TensorFlow's DataType enum; reference types (n + 100) are named "<name>_ref".
+_DTYPE_NAMES = {
+    1: "float32", 2: "float64", 3: "int32", 4: "uint8", 5: "int16", 6: "int8", 7: "string",
+    8: "complex64", 9: "int64", 10: "bool", 11: "qint8", 12: "quint8", 13: "qint32",
+    14: "bfloat16", 15: "qint16", 16: "quint16", 17: "uint16", 18: "complex128",
+    19: "float16", 20: "resource", 21: "variant", 22: "uint32", 23: "uint64",
+    24: "float8_e5m2", 25: "float8_e4m3fn", 26: "float8_e4m3fnuz", 27: "float8_e4m3b11fnuz",
+    28: "float8_e5m2fnuz", 29: "int4", 30: "uint4", 31: "int2", 32: "uint2",
+    33: "float4_e2m1fn",
+}
+
+
+def dtype_name(enum_value: int) -> str:
+    """``float32`` for 1, ``float32_ref`` for 101; ``dtype_<n>`` for a number TF does not know."""
+    if enum_value in _DTYPE_NAMES:
+        return _DTYPE_NAMES[enum_value]
+    if enum_value - 100 in _DTYPE_NAMES:
+        return _DTYPE_NAMES[enum_value - 100] + "_ref"
+    return f"dtype_{enum_value}"
+
+
+def _add_field(message: Any, name: str, number: int, kind: str, label: str, oneof: str) -> None:
+    repeated = label == "repeated" or label.startswith("map:")
+    field = message.field.add(name=name, number=number,
+                              label=_F.LABEL_REPEATED if repeated else _F.LABEL_OPTIONAL)
+    if label.startswith("map:"):
+        entry = message.nested_type.add(name=f"{name.title().replace('_', '')}Entry")
+        entry.options.map_entry = True
+        entry.field.add(name="key", number=1, label=_F.LABEL_OPTIONAL,
+                        type=_TYPES[label.split(":")[1]])
+        _add_field(entry, "value", 2, kind, "", "")
+        field.type = _F.TYPE_MESSAGE
+        field.type_name = f".{_PACKAGE}.{message.name}.{entry.name}"
+    elif kind in _TYPES:
+        field.type = _TYPES[kind]
+    else:
+        field.type = _F.TYPE_MESSAGE
+        field.type_name = f".{_PACKAGE}.{kind}"
+    if oneof:
+        names = [d.name for d in message.oneof_decl]
+        if oneof not in names:
+            message.oneof_decl.add(name=oneof)
+            names.append(oneof)
+        field.oneof_index = names.index(oneof)
+
+
+def _build_pool() -> descriptor_pool.DescriptorPool:
+    pool = descriptor_pool.DescriptorPool()
+    file = descriptor_pb2.FileDescriptorProto(
+        name="hubpub/lite.proto", package=_PACKAGE, syntax="proto3")
+    for name, fields in _MESSAGES.items():
+        message = file.message_type.add(name=name)
+        for field in fields:
+            _add_field(message, *field)
+    pool.Add(file)
+    return pool
+
+
+_POOL = _build_pool()
+
+
+def _message_class(name: str) -> Any:
+    return message_factory.GetMessageClass(_POOL.FindMessageTypeByName(f"{_PACKAGE}.{name}"))
+
+
+SavedModel = _message_class("SavedModel")
+VariableDef = _message_class("VariableDef")
+BundleEntry = _message_class("BundleEntryProto")
+BundleHeader = _message_class("BundleHeaderProto")
