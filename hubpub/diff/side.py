@@ -34,8 +34,6 @@ __all__ = ["FileRecord", "Side", "open_side", "read_directory", "read_tarball", 
 
 CHECKPOINT_INDEX = "variables/variables.index"
 _CHUNK = 1 << 20
-_MANIFEST_SUFFIXES = (".yaml", ".yml")
-_TARBALL_SUFFIXES = (".tar.gz", ".tgz", ".tar")
 _URL_SCHEMES = ("file", "http", "https")
 _KEPT = (MODULE_DEF_FILE, SAVED_MODEL_FILE, CHECKPOINT_INDEX)  # parsed, so kept in memory
 
@@ -178,7 +176,10 @@ def open_side(target: str) -> Iterator[Side]:
         ManifestError, PublisherCodeError: a manifest target is broken.
         ModuleFormatError / ArchiveError: the module or tarball is corrupt or hostile.
     """
-    if target.lower().endswith(_MANIFEST_SUFFIXES):
+    from hubpub.checks.target import is_manifest
+    from hubpub.resolver import TARBALL_SUFFIXES
+
+    if is_manifest(target):
         with _built(target) as side:
             yield side
         return
@@ -190,7 +191,7 @@ def open_side(target: str) -> Iterator[Side]:
     path = Path(target)
     if path.is_dir():
         yield read_directory(path, shown=target)
-    elif path.is_file() and path.name.lower().endswith(_TARBALL_SUFFIXES):
+    elif path.is_file() and path.name.lower().endswith(TARBALL_SUFFIXES):
         yield read_tarball(path, shown=target)
     elif not path.exists():
         raise HandleError(f"{target} does not exist: give a manifest (hubpub.yaml), a module "
