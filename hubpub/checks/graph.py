@@ -21,6 +21,9 @@ from hubpub.spec.lite import VariableDef, dtype_name
 
 __all__ = ["ModuleView", "SignatureView", "TensorView", "VariableView", "VariantView"]
 
+_DT_STRING = 7
+_MAX_FOLD_DEPTH = 64  # string pieces joined deeper than this are not folded
+_MAX_FOLD_CHARS = 4096  # nor strings longer than a path
 
 
 @dataclass(frozen=True)
@@ -266,6 +269,45 @@ class VariantView:
             for node in self.functions[fname].node_def:
                 todo.extend(self.called_functions(node))
         return seen
+
+    def fold_string(self, ref: str) -> str | None:
+        """The value a top-level scalar string tensor always has, or None when not constant.
+
+        Follows ``Const``, ``Identity``, ``StringJoin`` and string ``Add``/``AddV2``, so a path
+        split into pieces (``tf.strings.join(["/t", "mp/x"])``) is seen whole.
+        """
+        return self._fold(node_name(ref), 0)
+
+    def _fold(self, name: str, depth: int) -> str | None:
+        cache = self.__dict__.setdefault("_folded", {})  # shared pieces are folded once
+        if name not in cache:
+            cache[name] = self._fold_node(name, depth)
+        return cache[name]
+
+    def _fold_node(self, name: str, depth: int) -> str | None:
+        node = self.nodes.get(name)
+        if node is None or depth > _MAX_FOLD_DEPTH or name in self.fed_nodes:
+            return None
+        inputs = [i for i in node.input if not i.startswith("^")]
+        if node.op == "Const":
+            if node.attr["dtype"].type != _DT_STRING:
+                return None
+            tensor = node.attr["value"].tensor
+            if len(tensor.string_val) != 1 or any(d.size != 1 for d in tensor.tensor_shape.dim):
+                return None
+            return tensor.string_val[0].decode("utf-8", "replace")
+        if node.op in ("Identity", "StopGradient") and inputs:
+            return self._fold(node_name(inputs[0]), depth + 1)
+        if node.op in ("StringJoin", "Add", "AddV2") and inputs:
+            parts = [self._fold(node_name(i), depth + 1) for i in inputs]
+            if any(p is None for p in parts):
+                return None
+            separator = (node.attr["separator"].s.decode("utf-8", "replace")
+                         if node.op == "StringJoin" else "")
+            if sum(len(p) for p in parts) > _MAX_FOLD_CHARS:  # type: ignore[arg-type]
+                return None
+            return separator.join(parts)  # type: ignore[arg-type]
+        return None
 
     def const_value(self, node: Any) -> Any:
         """The value of a ``Const`` node as a Python scalar or numpy array."""

@@ -1,26 +1,36 @@
-"""File-system or process ops are reachable from a signature's outputs.
+"""File-system or process ops run when the module is loaded or called.
 
-What: walking back from each signature's outputs (stopping at its inputs) through the graph
-and into every function the reached nodes call (`If`/`While` branches, `PartitionedCall`,
-`tf.function` bodies), an op is found that reads or writes files (`ReadFile`, `WriteFile`,
-`MatchingFiles`, checkpoint `Save`/`Restore` ops, file readers and file datasets, summary file
-writers, `ImmutableConst`, `PrintV2` to a file) or runs Python (`PyFunc`, `PyFuncStateless`,
-`EagerPyFunc`). The save/restore subgraph is not reached from outputs and is never reported;
-neither are table initializers that read the module's own assets (`asset_filepaths`).
+What: an op that reads or writes files (`ReadFile`, `WriteFile`, `MatchingFiles`, checkpoint
+`Save`/`Restore` ops, file readers and file datasets, summary file writers, `ImmutableConst`,
+`PrintV2` to a file) or runs Python (`PyFunc`, `PyFuncStateless`, `EagerPyFunc`), reached from
+anything a loader or a consumer runs: a signature's outputs (the walk stops at its inputs), the
+table initializers, the variables' initializers, the init ops and other node collections
+(`saved_model_main_op`, `legacy_init_op`, `update_ops`, ...) and the checkpoint save/restore
+subgraph, and every library function those nodes call (`If`/`While` branches,
+`PartitionedCall`, `tf.function` bodies). Not reported: checkpoint ops of the saver that read
+or write the checkpoint the loader names, table initializers that read one of the module's own
+assets (`asset_filepaths`), and nodes nothing runs. When a file op's path is a constant,
+also one built from pieces (`tf.strings.join`), the message shows it.
 
-Why: calling a signature should compute on its inputs and nothing else. A file op makes the
-module depend on paths on the publisher's machine (or write to the consumer's disk); a Python
-op cannot be loaded at all outside the publisher's process, because its code is not in the
-graph. Registries and serving systems treat both as unsafe.
+Why: loading a module or calling a signature should compute on its inputs and nothing else.
+Loading runs the initializers, so an op there runs on every consumer's machine (and in
+`hubpub build` and `validate`) before any signature is called. A file op makes the module
+depend on paths on the publisher's machine or write to the consumer's disk; a Python op
+cannot be loaded at all outside the publisher's process, because its code is not in the
+graph. Registries and serving systems treat both as unsafe. `hubpub build` and
+`hubpub validate` never run a module with such an op, whatever its severity or suppressions,
+unless the op is in `allow`.
 
 Example: `tf.io.read_file("/home/me/labels.txt")` used to build a label lookup inside the
 signature: `op ReadFile (node 'ReadFile') runs when signature 'default' is called: it reads
-or writes files at run time`.
+or writes files at run time (path '/home/me/labels.txt')`; a `tf.io.write_file` in a table
+initializer: `op WriteFile (node 'WriteFile') runs when the module loads (table initializer
+'init_all_tables'): it reads or writes files at run time`.
 
 Fix: read files while building the module and store the result as a constant, a variable or
 an asset (`tf.lookup.TextFileInitializer` registers its file as an asset); replace
 `tf.py_function`/`tf.numpy_function` by TensorFlow ops. If an op is intended, add it to the
-`allow` option with a comment why.
+`allow` option with a comment why (this also lets `build` and `validate` run the module).
 """
 
 from __future__ import annotations
@@ -57,6 +67,22 @@ PYTHON_OPS = frozenset({"PyFunc", "PyFuncStateless", "EagerPyFunc"})
 TABLE_FILE_INIT_OPS = frozenset({"InitializeTableFromTextFile", "InitializeTableFromTextFileV2"})
 
 
+CHECKPOINT_OPS = frozenset({"Save", "SaveV2", "SaveSlices", "Restore", "RestoreV2",
+                            "RestoreSlice", "MergeV2Checkpoints"})
+# Node collections whose entries loaders run, with how the message names them.
+_LOAD_COLLECTIONS = {
+    "table_initializer": "the module loads (table initializer '{}')",
+    "saved_model_main_op": "the module loads (main op '{}')",
+    "saved_model_legacy_init_op": "the module loads (legacy init op '{}')",
+    "legacy_init_op": "the module loads (legacy init op '{}')",
+    "init_op": "the module loads (init op '{}')",
+    "local_init_op": "the module loads (local init op '{}')",
+}
+_VARIABLE_COLLECTIONS = ("variables", "local_variables", "trainable_variables",
+                         "model_variables", "global_variables")
+_NOT_RUN = frozenset({"asset_filepaths"})  # Consts whose value the loader replaces
+
+
 def _problem(node: Any, asset_tensors: set[str], *, in_function: bool) -> str | None:
     """Why a node is unsafe, or None."""
     if node.op in PYTHON_OPS:
@@ -84,31 +110,86 @@ def check(module: ModuleView, options: Mapping[str, Any]) -> Iterator[Hit]:
         yield from _check_variant(variant, allowed)
 
 
-def _check_variant(variant: VariantView, allowed: set[str]) -> Iterator[Hit]:
-    assets = {_as_tensor(t) for t in variant.collection("asset_filepaths")}
-    # (function or "", node name) -> (node, signatures that reach it); "" is the top level.
-    reached: dict[tuple[str, str], tuple[Any, list[str]]] = {}
+def _entry_points(variant: VariantView) -> list[tuple[str, set[str], str | None]]:
+    """What loaders and consumers run: (when, top-level nodes reached, signature or None)."""
+    from tensorflow.core.framework import variable_pb2
+
+    from hubpub.checks.graph import node_name
+
+    out = []
     for signature in variant.signatures:
-        top = variant.signature_nodes(signature)
+        out.append((f"signature '{signature}' is called", variant.signature_nodes(signature),
+                    signature))
+    for key, when in _LOAD_COLLECTIONS.items():
+        for entry in variant.collection(key):
+            out.append((when.format(node_name(entry)), variant.ancestors([entry]), None))
+    initializers = []
+    for key in _VARIABLE_COLLECTIONS:
+        for raw in variant.collection_bytes(key):
+            try:
+                definition = variable_pb2.VariableDef.FromString(raw)
+            except Exception:  # noqa: BLE001  (not a VariableDef: HUB402 reports odd collections)
+                continue
+            initializers += [n for n in (definition.initializer_name,
+                                         definition.initial_value_name) if n]
+    if initializers:
+        out.append(("the module's variables are initialized", variant.ancestors(initializers),
+                    None))
+    for key in variant.collection_keys:
+        if key in _LOAD_COLLECTIONS or key in _NOT_RUN:
+            continue
+        entries = variant.collection(key)
+        if entries:
+            out.append((f"collection '{key}' is run", variant.ancestors(entries), None))
+    saver = variant.meta_graph.saver_def
+    roots = [n for n in (saver.save_tensor_name, saver.restore_op_name) if n]
+    if roots:
+        out.append(("the variables are restored or saved", variant.ancestors(roots), None))
+    return out
+
+
+def _check_variant(variant: VariantView, allowed: set[str]) -> Iterator[Hit]:
+    from hubpub.checks.graph import node_name
+
+    assets = {_as_tensor(t) for t in variant.collection("asset_filepaths")}
+    checkpoint_file = variant.meta_graph.saver_def.filename_tensor_name
+    # (function or "", node name) -> (node, when it runs, signatures that reach it).
+    reached: dict[tuple[str, str], tuple[Any, str, list[str]]] = {}
+    for when, top, signature in _entry_points(variant):
+        # Signatures come first: a node they reach is reported as run by a call.
         for name in top:
-            reached.setdefault(("", name), (variant.nodes[name], []))[1].append(signature)
+            entry = reached.setdefault(("", name), (variant.nodes[name], when, []))
+            if signature is not None:
+                entry[2].append(signature)
         for function in variant.reachable_functions(sorted(top)):
             for node in variant.functions[function].node_def:
-                reached.setdefault((function, node.name), (node, []))[1].append(signature)
-    for (function, name), (node, signatures) in sorted(reached.items(), key=lambda i: i[0]):
+                entry = reached.setdefault((function, node.name), (node, when, []))
+                if signature is not None:
+                    entry[2].append(signature)
+    for (function, name), (node, when, signatures) in sorted(reached.items(),
+                                                             key=lambda i: i[0]):
         if node.op in allowed:
             continue
+        if (not function and node.op in CHECKPOINT_OPS and checkpoint_file
+                and node_name(checkpoint_file) in variant.ancestors(node.input[:1])):
+            continue  # the saver's own checkpoint, at the path the loader gives it
         why = _problem(node, assets, in_function=bool(function))
         if why is None:
             continue
-        names = ", ".join(f"'{s}'" for s in signatures)
+        if signatures:
+            when = "signature " + ", ".join(f"'{s}'" for s in signatures) + " is called"
+        path_input = 1 if node.op in TABLE_FILE_INIT_OPS else 0
+        if not function and node.op in FILE_OPS and len(node.input) > path_input:
+            path = variant.fold_string(node.input[path_input])
+            if path is not None:
+                why += f" (path '{path}')"
         if function:
             # Body nodes have no source line of their own; name them <function>/<node>.
             where = f"node '{name}' in function '{function}'"
             location = Location(path=variant.path, variant=variant.tags,
-                                signature=signatures[0], node=f"{function}/{name}")
+                                signature=signatures[0] if signatures else None,
+                                node=f"{function}/{name}")
         else:
             where = f"node '{name}'"
-            location = variant.locate(name, signature=signatures[0])
-        yield Hit(f"op {node.op} ({where}) runs when signature {names} is called: {why}",
-                  location)
+            location = variant.locate(name, signature=signatures[0] if signatures else None)
+        yield Hit(f"op {node.op} ({where}) runs when {when}: {why}", location)

@@ -2,7 +2,8 @@
 
 What: a resource `shared_name` (tables, variables, queues) or a small string constant, at the
 top level or in a library function, holds an absolute path under a typical home, temp or
-data folder (`/home/...`, `/Users/...`, `/tmp/...`, `/mnt/...`, `C:\\...`). Asset path constants
+data folder (`/home/...`, `/Users/...`, `/tmp/...`, `/mnt/...`, `C:\\...`), also when the path
+is joined from pieces at run time (`tf.strings.join(["/t", "mp/x"])`). Asset path constants
 are not reported (export replaces them, format §1.6), nor are table names that embed an asset
 path in a module that is not exported yet (hubpub's export renames those).
 
@@ -41,6 +42,7 @@ ABSOLUTE_PATH = re.compile(
     r"|(?<![A-Za-z0-9])[A-Za-z]:\\[^\s'\"]+")
 _MAX_CONST_ELEMENTS = 16  # vocabularies are data, not leaks; only small strings are scanned
 _STRING = 7  # DT_STRING
+_JOINS = frozenset({"StringJoin", "Add", "AddV2"})
 
 
 def check(module: ModuleView, options: Mapping[str, Any]) -> Iterator[Hit]:
@@ -64,6 +66,10 @@ def _check_variant(variant: VariantView) -> Iterator[Hit]:
                 texts.append(("shared_name", shared))
         if node.op == "Const":
             texts.extend(("value", s) for s in _strings(variant, node))
+        if function is None and node.op in _JOINS:
+            joined = _joined_path(variant, node)
+            if joined is not None:
+                texts.append(("string pieces, joined at run time", joined))
         for what, text in texts:
             match = ABSOLUTE_PATH.search(text)
             if match is None:
@@ -75,6 +81,18 @@ def _check_variant(variant: VariantView) -> Iterator[Hit]:
             yield Hit(f"{where} stores the absolute path '{match.group(0)}' in its {what}: it "
                       f"reveals the publisher's machine and is meaningless elsewhere", location)
             break
+
+
+def _joined_path(variant: VariantView, node: Any) -> str | None:
+    """The constant string a join builds, when no piece holds the path on its own."""
+    joined = variant.fold_string(node.name)
+    if joined is None or not ABSOLUTE_PATH.search(joined):
+        return None
+    for ref in node.input:
+        piece = variant.fold_string(ref)
+        if piece is not None and ABSOLUTE_PATH.search(piece):
+            return None  # reported at that piece (a Const or an inner join)
+    return joined
 
 
 def _strings(variant: VariantView, node: Any) -> list[str]:

@@ -1,4 +1,4 @@
-"""HUB301: file-system and Python ops that run when a signature is called."""
+"""HUB301: file-system and Python ops that run when a module loads or a signature is called."""
 
 from __future__ import annotations
 
@@ -49,6 +49,34 @@ def table_initializers(vocab: str, *, as_asset: bool):
     return graph_fn
 
 
+def writes_in_a_table_initializer():
+    """The issue's case: nothing a signature computes reaches the write."""
+    words = v1.placeholder(tf.string, [None], name="words")
+    write = tf.io.write_file("/tmp/hubpub-hub301-owned", "x", name="write_on_load")
+    with tf.control_dependencies([write]):
+        keys = tf.identity(tf.constant(["a"]))
+    table = tf.lookup.StaticHashTable(
+        tf.lookup.KeyValueTensorInitializer(keys, tf.constant([1], tf.int64)), -1)
+    return {"default": ({"default": words}, {"default": table.lookup(words)})}
+
+
+def writes_in_a_variable_initializer():
+    x = v1.placeholder(tf.float32, [None], name="x")
+    write = tf.io.write_file(tf.strings.join(["/t", "mp/x"], name="split_path"), "x",
+                             name="write_on_init")
+    with tf.control_dependencies([write]):
+        start = tf.constant(1.0)
+    w = v1.get_variable("w", initializer=start)
+    return {"default": ({"default": x}, {"default": w * x})}
+
+
+def writes_in_a_main_op():
+    x = v1.placeholder(tf.float32, [None], name="x")
+    v1.add_to_collection("saved_model_main_op",
+                         tf.io.write_file("out.txt", "x", name="write_in_main_op"))
+    return {"default": ({"default": x}, {"default": 2.0 * x})}
+
+
 def saves_variables():
     x = v1.placeholder(tf.float32, [None], name="x")
     w = v1.get_variable("w", [], initializer=v1.ones_initializer())
@@ -56,16 +84,49 @@ def saves_variables():
     return {"default": ({"default": x}, {"default": w * x})}
 
 
+SAVER_DEFS = {}
+
+
+def with_saver(*, hostile: bool):
+    """A saver the loader runs (its SaverDef is in the MetaGraph); a hostile one also writes a
+    file of its own when it restores."""
+    def graph_fn():
+        x = v1.placeholder(tf.float32, [None], name="x")
+        w = v1.get_variable("w", [], initializer=v1.ones_initializer())
+        saver = v1.train.Saver([w], sharded=True)
+        saver_def = saver.as_saver_def()
+        if hostile:
+            restore = tf.compat.v1.get_default_graph().get_operation_by_name(
+                saver_def.restore_op_name)
+            restore._add_control_input(tf.io.write_file("/tmp/planted", "x", name="plant"))
+        SAVER_DEFS[hostile] = saver_def
+        return {"default": ({"default": x}, {"default": w * x})}
+    return graph_fn
+
+
+def saved_model_with_saver(*, hostile: bool):
+    saved_model = raw_saved_model((with_saver(hostile=hostile), ()))
+    saved_model.meta_graphs[0].saver_def.CopyFrom(SAVER_DEFS[hostile])
+    return saved_model
+
+
 @pytest.fixture(scope="module")
 def modules(tmp_path_factory):
     root = tmp_path_factory.mktemp("hub301")
     vocab = root / "vocab.txt"
     vocab.write_text("a\nb\n")
-    made = {name: write_module(root / name, raw_saved_model((fn, ()))) for name, fn in {
+    made = {"root": root}
+    made |= {name: write_module(root / name, raw_saved_model((fn, ()))) for name, fn in {
         "read_file": reads_a_file, "branch": reads_a_file_in_a_branch, "python": runs_python,
         "saver": saves_variables,
         "asset_table": table_initializers(str(vocab), as_asset=True),
-        "file_table": table_initializers(str(vocab), as_asset=False)}.items()}
+        "file_table": table_initializers(str(vocab), as_asset=False),
+        "table_init_write": writes_in_a_table_initializer,
+        "variable_init_write": writes_in_a_variable_initializer,
+        "main_op_write": writes_in_a_main_op}.items()}
+    for hostile in (False, True):
+        name = "hostile_saver" if hostile else "real_saver"
+        made[name] = write_module(root / name, saved_model_with_saver(hostile=hostile))
     return made
 
 
@@ -73,7 +134,8 @@ def modules(tmp_path_factory):
 def test_read_file_reachable_from_one_signature(modules):
     [finding] = lint(modules["read_file"], codes=["HUB301"])
     assert finding.message == ("op ReadFile (node 'read_labels') runs when signature 'default' "
-                               "is called: it reads or writes files at run time")
+                               "is called: it reads or writes files at run time (path "
+                               "'labels.txt')")
     assert (finding.location.signature, finding.location.node) == ("default", "read_labels")
 
 
@@ -99,7 +161,42 @@ def test_table_initializer_reading_a_non_asset_file(modules):
     [finding] = lint(modules["file_table"], codes=["HUB301"])
     assert finding.message.startswith("op InitializeTableFromTextFileV2")
     assert finding.message.endswith("it initializes a table from a file that is not one of the "
-                                    "module's assets")
+                                    f"module's assets (path '{modules['root'] / 'vocab.txt'}')")
+
+
+@pytest.mark.slow
+def test_write_in_a_table_initializer_that_no_signature_reaches(modules):
+    [finding] = lint(modules["table_init_write"], codes=["HUB301"])
+    assert finding.message == ("op WriteFile (node 'write_on_load') runs when the module loads "
+                               "(table initializer 'key_value_init/LookupTableImportV2'): it "
+                               "reads or writes files at run time (path "
+                               "'/tmp/hubpub-hub301-owned')")
+    assert finding.location.node == "write_on_load"
+    assert finding.location.signature is None
+
+
+@pytest.mark.slow
+def test_write_in_a_variable_initializer_with_a_path_split_in_pieces(modules):
+    [finding] = lint(modules["variable_init_write"], codes=["HUB301"])
+    assert finding.message == ("op WriteFile (node 'write_on_init') runs when the module's "
+                               "variables are initialized: it reads or writes files at run time "
+                               "(path '/tmp/x')")
+
+
+@pytest.mark.slow
+def test_write_in_a_main_op(modules):
+    [finding] = lint(modules["main_op_write"], codes=["HUB301"])
+    assert finding.message.startswith("op WriteFile (node 'write_in_main_op') runs when the "
+                                      "module loads (main op 'write_in_main_op')")
+
+
+@pytest.mark.slow
+def test_saver_subgraph_runs_at_load(modules):
+    assert lint(modules["real_saver"], codes=["HUB301"]) == []
+    [finding] = lint(modules["hostile_saver"], codes=["HUB301"])
+    assert finding.message == ("op WriteFile (node 'plant') runs when the variables are "
+                               "restored or saved: it reads or writes files at run time "
+                               "(path '/tmp/planted')")
 
 
 @pytest.mark.slow

@@ -76,3 +76,24 @@ def test_hubpub_export_and_in_memory_specs_pass(vocab, tmp_path):
     spec = hub.create_module_spec(module_fn)
     view = ModuleView.from_saved_model(spec.saved_model, path="hubpub.yaml")
     assert run_checks(view, LintConfig(select=("HUB303",))) == []
+
+
+def split_path():
+    x = v1.placeholder(tf.float32, [None], name="x")
+    joined = tf.strings.join(["/t", "mp/", "x"], name="joined")
+    name = tf.add(tf.constant("/ho"), tf.constant("me/bob/out.txt"), name="added")
+    with tf.control_dependencies([tf.io.write_file(joined, "x"),
+                                  tf.io.write_file(name, "x")]):
+        y = tf.identity(x)
+    return {"default": ({"default": x}, {"default": y})}
+
+
+@pytest.mark.slow
+def test_path_split_into_pieces_is_joined_back(tmp_path):
+    module = write_module(tmp_path / "m", raw_saved_model((split_path, ())))
+    findings = lint(module, codes=["HUB303"])
+    assert [(f.location.node, f.message.split(": it")[0]) for f in findings] == [
+        ("added", "node 'added' stores the absolute path '/home/bob/out.txt' in its string "
+                  "pieces, joined at run time"),
+        ("joined", "node 'joined' stores the absolute path '/tmp/x' in its string pieces, "
+                   "joined at run time")]
