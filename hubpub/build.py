@@ -21,7 +21,13 @@ from typing import Any
 
 from hubpub.errors import CheckFailure, ExportError, HubpubError
 from hubpub.manifest import Manifest
-from hubpub.publisher import import_callable, wrap_publisher_error
+from hubpub.publisher import (
+    TIMEOUT_SECONDS,
+    import_callable,
+    publisher_code,
+    time_limit,
+    wrap_publisher_error,
+)
 
 __all__ = ["BuildResult", "Recipe", "build", "build_spec", "load_recipe"]
 
@@ -77,12 +83,22 @@ def build_spec(manifest: Manifest, recipe: Recipe | None = None) -> Any:
 
     recipe = recipe or load_recipe(manifest)
     try:
-        # A fixed seed: building the same inputs twice gives byte-identical modules.
-        return create_module_spec(recipe.module_fn, recipe.tags_and_args, random_seed=0)
+        with publisher_code("module_fn", _source(manifest.module_fn, manifest)):
+            # A fixed seed: building the same inputs twice gives byte-identical modules.
+            return create_module_spec(recipe.module_fn, recipe.tags_and_args, random_seed=0)
     except HubpubError:
         raise
     except Exception as exc:  # publisher code failed: report its own file and line
         raise wrap_publisher_error(exc, "module_fn raised") from exc
+
+
+def _source(ref: str | None, manifest: Manifest) -> str | None:
+    """The file (or module name) of a ``file.py:fn`` reference, for error messages."""
+    if ref is None:
+        return None
+    from hubpub.manifest import split_callable
+
+    return str(split_callable(ref, manifest.folder)[0])
 
 
 def module_view(manifest: Manifest, spec: Any, *, path: str | None = None) -> Any:
@@ -156,7 +172,8 @@ def export_weights(manifest: Manifest, spec: Any, recipe: Recipe, target: Path) 
 
         def init_fn(module: Any, session: Any) -> None:
             try:
-                hook(module, session)
+                with publisher_code("weights hook", _source(weights.hook, manifest)):
+                    hook(module, session)
             except HubpubError:
                 raise
             except Exception as exc:  # publisher hook failed
@@ -230,19 +247,21 @@ class _Timer:
 
 
 def build(manifest: Manifest, *, out_dir: Path | None = None, progress: Progress | None = None,
-          smoke: bool = True) -> BuildResult:
+          smoke: bool = True, timeout: float = TIMEOUT_SECONDS) -> BuildResult:
     """Build, check, export, smoke-test, pack and document the module a manifest describes.
 
     Raises CheckFailure (exit 1) when checks or the smoke test find errors, and other
-    HubpubErrors (exit 2) for bad input; ``out_dir`` is untouched in both cases.
+    HubpubErrors (exit 2) for bad input; ``out_dir`` is untouched in both cases. Each run of
+    publisher code, and the smoke test, is stopped after ``timeout`` seconds.
     """
     from hubpub.smoke import start_smoke_test
 
     # Started first: the child imports TensorFlow while this process builds and exports.
-    smoke_run = start_smoke_test() if smoke else None
+    smoke_run = start_smoke_test(timeout=timeout) if smoke else None
     try:
-        return _build(manifest, Path(out_dir) if out_dir else manifest.output,
-                      _Timer(progress), smoke_run, progress)
+        with time_limit(timeout):
+            return _build(manifest, Path(out_dir) if out_dir else manifest.output,
+                          _Timer(progress), smoke_run, progress)
     finally:
         if smoke_run is not None:
             smoke_run.cancel()
@@ -250,6 +269,8 @@ def build(manifest: Manifest, *, out_dir: Path | None = None, progress: Progress
 
 def _build(manifest: Manifest, out_dir: Path, timer: _Timer, smoke_run: Any,
            progress: Progress | None) -> BuildResult:
+    from hubpub.checks.config import config_from_manifest
+    from hubpub.checks.engine import execution_blockers, refusal
     from hubpub.checks.findings import Severity
     from hubpub.package import pack, write_checksum
 
@@ -269,6 +290,10 @@ def _build(manifest: Manifest, out_dir: Path, timer: _Timer, smoke_run: Any,
             if errors:
                 raise CheckFailure(f"{len(errors)} check error(s); the module was not exported",
                                    findings=findings)
+            # Export runs the variables' initializers: never with ops hubpub does not run.
+            blockers = execution_blockers(view, config_from_manifest(manifest))
+            if blockers:
+                raise CheckFailure(refusal(blockers, "export"), findings=findings)
             module_dir = stage / base
             with timer.step("export"):
                 export_weights(manifest, spec, recipe, module_dir)

@@ -1,18 +1,159 @@
-"""Importing the publisher's code (module_fn, hooks) and blaming its own lines for failures."""
+"""Importing and running the publisher's code (module_fn, hooks), blaming its own lines.
+
+Publisher code runs inside ``publisher_code``: it cannot fake a result or hang hubpub.
+Its ``print`` goes to stderr (at the file-descriptor level too, for native code), so
+``--format json`` on stdout stays parseable; ``sys.exit`` and ``os._exit`` raise a
+PublisherCodeError instead of ending the process; and it is stopped after a time limit
+(``time_limit``, the CLI's ``--timeout``).
+"""
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import importlib
 import importlib.util
+import os
+import signal
 import sys
+import threading
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 from hubpub.errors import PublisherCodeError
 
-__all__ = ["import_callable", "publisher_frame", "wrap_publisher_error"]
+__all__ = ["TIMEOUT_SECONDS", "import_callable", "publisher_code", "publisher_frame",
+           "time_limit", "wrap_publisher_error"]
+
+TIMEOUT_SECONDS = 1800.0
+# After the limit, code that cannot be interrupted (stuck in native code, or not on the main
+# thread) gets this long before hubpub ends the process with exit code 2.
+HARD_STOP_GRACE_SECONDS = 10.0
+_LIMIT: contextvars.ContextVar[float] = contextvars.ContextVar("hubpub_time_limit",
+                                                               default=TIMEOUT_SECONDS)
+_real_exit = os._exit
+_active = 0  # how many publisher_code blocks are running (they can nest)
+
+
+class _Stopped(BaseException):
+    """Raised inside publisher code: its time is up, or it called ``os._exit``.
+
+    A BaseException, so ``except Exception`` in publisher code does not swallow it.
+    """
+
+    def __init__(self, why: str) -> None:
+        super().__init__(why)
+        self.why = why
+
+
+@contextlib.contextmanager
+def time_limit(seconds: float) -> Iterator[None]:
+    """Publisher code run inside this block gets ``seconds`` per run (default 1800)."""
+    token = _LIMIT.set(seconds)
+    try:
+        yield
+    finally:
+        _LIMIT.reset(token)
+
+
+def _exit_instead(status: int = 0) -> NoReturn:
+    if _active:
+        raise _Stopped(f"called os._exit({status})")
+    _real_exit(status)
+
+
+@contextlib.contextmanager
+def publisher_code(what: str, source: str | None = None) -> Iterator[None]:
+    """Run publisher code (``what`` names it in errors): stdout to stderr, no process exits,
+    a time limit. SystemExit, ``os._exit`` and the limit become a PublisherCodeError at the
+    publisher's line, else naming ``source`` (its file)."""
+    global _active
+    limit = _LIMIT.get()
+    outermost = _active == 0
+    _active += 1
+    try:
+        with contextlib.ExitStack() as stack:
+            if outermost:
+                stack.enter_context(_stdout_to_stderr())
+                stack.enter_context(_stopped_after(limit, what))
+                os._exit = _exit_instead
+                stack.callback(setattr, os, "_exit", _real_exit)
+            try:
+                yield
+            except SystemExit as exc:
+                raise _located(exc, source, f"{what} called sys.exit({exc.code!r}): publisher "
+                               f"code must return or raise an exception, not end hubpub") from None
+            except _Stopped as exc:
+                if exc.why == "timeout":
+                    raise _located(exc, source, f"{what} did not finish within {limit:g} s and "
+                                   f"was stopped; if it is just slow, raise the limit with "
+                                   f"--timeout SECONDS") from None
+                raise _located(exc, source, f"{what} {exc.why}: publisher code must return or "
+                               f"raise an exception, not end hubpub") from None
+    finally:
+        _active -= 1
+
+
+def _located(exc: BaseException, source: str | None, message: str) -> PublisherCodeError:
+    where = publisher_frame(exc)
+    if where is None:
+        return PublisherCodeError(message, path=source)
+    return PublisherCodeError(message, path=where[0], line=where[1])
+
+
+@contextlib.contextmanager
+def _stdout_to_stderr() -> Iterator[None]:
+    """sys.stdout and file descriptor 1 both write to stderr inside the block."""
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(Exception):  # a closed or odd stream: nothing to flush
+            stream.flush()
+    try:
+        saved: int | None = os.dup(1)
+        os.dup2(2, 1)
+    except OSError:  # no fd 1 (closed stdout) or no fd 2: nothing native can corrupt
+        saved = None
+    previous, sys.stdout = sys.stdout, sys.stderr
+    try:
+        yield
+    finally:
+        with contextlib.suppress(Exception):
+            sys.stderr.flush()
+        sys.stdout = previous
+        if saved is not None:
+            os.dup2(saved, 1)
+            os.close(saved)
+
+
+@contextlib.contextmanager
+def _stopped_after(limit: float, what: str) -> Iterator[None]:
+    """Interrupt the block after ``limit`` seconds; end the process if that does not work."""
+    done = threading.Event()
+
+    def hard_stop() -> None:
+        if not done.wait(limit + HARD_STOP_GRACE_SECONDS):
+            os.write(2, f"hubpub: error: {what} did not finish within {limit:g} s and could "
+                        f"not be interrupted; stopping (raise the limit with --timeout "
+                        f"SECONDS)\n".encode())
+            _real_exit(2)
+
+    threading.Thread(target=hard_stop, name="hubpub-time-limit", daemon=True).start()
+    use_signal = (threading.current_thread() is threading.main_thread()
+                  and hasattr(signal, "setitimer"))
+    if use_signal:
+        def on_alarm(signum: int, frame: Any) -> None:
+            raise _Stopped("timeout")
+
+        previous = signal.signal(signal.SIGALRM, on_alarm)
+        signal.setitimer(signal.ITIMER_REAL, limit)
+    try:
+        yield
+    finally:
+        done.set()
+        if use_signal:
+            signal.setitimer(signal.ITIMER_REAL, 0)
+            signal.signal(signal.SIGALRM, previous)
 
 
 def import_callable(ref: str, folder: Path, *, what: str = "module_fn") -> Callable[..., Any]:
@@ -21,19 +162,9 @@ def import_callable(ref: str, folder: Path, *, what: str = "module_fn") -> Calla
 
     target, _, name = ref.rpartition(":")
     try:
-        if target.endswith(".py"):
-            path = (folder / target).resolve()
-            module_name = f"_hubpub_publisher_{abs(hash(str(path)))}"
-            spec = importlib.util.spec_from_file_location(module_name, path)
-            if spec is None or spec.loader is None:
-                raise PublisherCodeError(f"cannot import {what} file {path}", path=str(path))
-            module = importlib.util.module_from_spec(spec)
-            sys.modules[module_name] = module
-            if str(path.parent) not in sys.path:
-                sys.path.insert(0, str(path.parent))  # so module_fn files can import siblings
-            spec.loader.exec_module(module)
-        else:
-            module = importlib.import_module(target)
+        source = str((folder / target).resolve()) if target.endswith(".py") else target
+        with publisher_code(f"importing {what} '{ref}'", source):
+            module = _import(target, folder, what)
     except PublisherCodeError:
         raise
     except Exception as exc:  # publisher code: any error becomes a clear, located message
@@ -42,6 +173,22 @@ def import_callable(ref: str, folder: Path, *, what: str = "module_fn") -> Calla
     if not callable(func):
         raise PublisherCodeError(f"{what} '{ref}': '{name}' is not a function in {target}")
     return func
+
+
+def _import(target: str, folder: Path, what: str) -> Any:
+    if target.endswith(".py"):
+        path = (folder / target).resolve()
+        module_name = f"_hubpub_publisher_{abs(hash(str(path)))}"
+        spec = importlib.util.spec_from_file_location(module_name, path)
+        if spec is None or spec.loader is None:
+            raise PublisherCodeError(f"cannot import {what} file {path}", path=str(path))
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[module_name] = module
+        if str(path.parent) not in sys.path:
+            sys.path.insert(0, str(path.parent))  # so module_fn files can import siblings
+        spec.loader.exec_module(module)
+        return module
+    return importlib.import_module(target)
 
 
 def publisher_frame(exc: BaseException) -> tuple[str, int] | None:

@@ -4,34 +4,42 @@ Each variant is loaded twice, with ``hubpub.Module`` in a TF1 graph and with TF2
 ``tf.saved_model.load(dir, tags=[...])`` (what ``hub.load`` does), on inputs made from the
 declared dtypes and shapes. Inference variants must give the same outputs both ways.
 A fresh process proves the module stands alone: nothing of the building process leaks in.
+The child is confined (``hubpub.sandbox``): it runs in a private temporary folder, which is
+also its HOME and TMPDIR, and where the platform allows it cannot write anywhere else.
 """
 
 from __future__ import annotations
 
 import json
+import os
+import shutil
 import subprocess
 import sys
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from hubpub.publisher import TIMEOUT_SECONDS
+
 __all__ = ["SmokeResult", "SmokeRun", "run_smoke_test", "start_smoke_test"]
 
 BATCH = 2
-TIMEOUT_SECONDS = 1800
 
 
 @dataclass
 class SmokeResult:
     problems: list[str] = field(default_factory=list)
     signatures: list[dict[str, Any]] = field(default_factory=list)
+    confinement: str = ""  # what the child could not do (hubpub.sandbox.confine)
 
     @property
     def ok(self) -> bool:
         return not self.problems
 
     def to_json(self) -> dict[str, Any]:
-        return {"ok": self.ok, "problems": self.problems, "signatures": self.signatures}
+        return {"ok": self.ok, "problems": self.problems, "signatures": self.signatures,
+                "confinement": self.confinement}
 
 
 class SmokeRun:
@@ -42,19 +50,29 @@ class SmokeRun:
     then tells it what to load, and ``wait()`` collects the result.
     """
 
-    def __init__(self, module_dir: Path | None = None) -> None:
+    def __init__(self, module_dir: Path | None = None, *,
+                 timeout: float = TIMEOUT_SECONDS) -> None:
+        from hubpub.sandbox import child_env
+
+        self.timeout = timeout
         argv = [sys.executable, "-m", "hubpub.smoke"]
         if module_dir is not None:
-            argv.append(str(module_dir))
-        self._process = subprocess.Popen(
-            argv, stdin=subprocess.PIPE if module_dir is None else subprocess.DEVNULL,
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+            argv.append(str(Path(module_dir).resolve()))  # the child runs in its own folder
+        self._folder = Path(tempfile.mkdtemp(prefix="hubpub-smoke-"))
+        try:
+            self._process = subprocess.Popen(
+                argv, stdin=subprocess.PIPE if module_dir is None else subprocess.DEVNULL,
+                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=self._folder,
+                env=child_env(self._folder))
+        except BaseException:
+            shutil.rmtree(self._folder, ignore_errors=True)
+            raise
 
     def test(self, module_dir: Path) -> None:
         """Give a child started without a module the directory to smoke-test."""
         stdin, self._process.stdin = self._process.stdin, None  # communicate() must not touch it
         try:
-            stdin.write(f"{module_dir}\n")
+            stdin.write(f"{Path(module_dir).resolve()}\n")
             stdin.close()
         except BrokenPipeError:  # the child died early; wait() reports what it printed
             pass
@@ -64,26 +82,32 @@ class SmokeRun:
         if self._process.returncode is None:
             self._process.kill()
             self._process.communicate()
+        shutil.rmtree(self._folder, ignore_errors=True)
 
     def wait(self) -> SmokeResult:
         try:
-            out, err = self._process.communicate(timeout=TIMEOUT_SECONDS)
+            out, err = self._process.communicate(timeout=self.timeout)
         except subprocess.TimeoutExpired:
             self._process.kill()
             self._process.communicate()
-            return SmokeResult([f"smoke test did not finish in {TIMEOUT_SECONDS} s"])
+            return SmokeResult([f"smoke test did not finish in {self.timeout:g} s and was "
+                                f"stopped; if the module is just slow, raise the limit with "
+                                f"--timeout SECONDS"])
+        finally:
+            shutil.rmtree(self._folder, ignore_errors=True)
         try:
             data = json.loads(out.strip().splitlines()[-1])
         except (ValueError, IndexError):
             tail = "\n".join(err.strip().splitlines()[-15:])
             return SmokeResult([f"smoke test process failed (exit {self._process.returncode}):"
                                 f"\n{tail}"])
-        return SmokeResult(data["problems"], data["signatures"])
+        return SmokeResult(data["problems"], data["signatures"], data.get("confinement", ""))
 
 
-def start_smoke_test(module_dir: Path | None = None) -> SmokeRun:
+def start_smoke_test(module_dir: Path | None = None, *,
+                     timeout: float = TIMEOUT_SECONDS) -> SmokeRun:
     """Start the child process; without ``module_dir``, call ``test(module_dir)`` later."""
-    return SmokeRun(module_dir)
+    return SmokeRun(module_dir, timeout=timeout)
 
 
 # --- what runs in the child process ----------------------------------------------------------
@@ -247,6 +271,12 @@ def run_smoke_test(module_dir: str | Path) -> SmokeResult:
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
+    from hubpub.sandbox import SANDBOX_ENV, confine
+
+    confinement = ""
+    if os.environ.get(SANDBOX_ENV):
+        # First, while this process has one thread: Landlock binds the threads started later.
+        confinement = confine(os.environ[SANDBOX_ENV])
     if not argv:
         import hubpub.module  # noqa: F401  (the slow imports, done while the parent works)
 
@@ -255,6 +285,7 @@ def main(argv: list[str] | None = None) -> int:
             return 0
         argv = [line]
     result = run_smoke_test(argv[0])
+    result.confinement = confinement
     print(json.dumps(result.to_json()))
     return 0
 

@@ -22,9 +22,13 @@ from hubpub.errors import HubpubError, ModuleFormatError, PublisherCodeError, Sp
 if TYPE_CHECKING:
     from hubpub.checks.graph import ModuleView
 
-__all__ = ["apply_suppressions", "lint_target", "load_failure", "run_checks"]
+__all__ = ["EXECUTION_GATE", "apply_suppressions", "execution_blockers", "lint_target",
+           "load_failure", "refusal", "run_checks"]
 
 LOG = logging.getLogger(__name__)
+
+# Rules whose findings forbid running a module (export, smoke test): unsafe and unknown ops.
+EXECUTION_GATE = ("HUB301", "HUB302")
 
 
 def run_checks(view: ModuleView, config: LintConfig) -> list[Finding]:
@@ -40,6 +44,31 @@ def run_checks(view: ModuleView, config: LintConfig) -> list[Finding]:
         findings.extend(Finding(code, severity, hit.message, hit.location)
                         for hit in rule.check(view, options))
     return sorted(apply_suppressions(findings, config), key=Finding.sort_key)
+
+
+def execution_blockers(view: ModuleView, config: LintConfig) -> list[Finding]:
+    """The findings that forbid running the module on this machine.
+
+    HUB301 and HUB302 run whatever ``select``, ``ignore``, severities, suppressions and
+    baselines say: those change what a report shows, not what hubpub executes. Only HUB301's
+    ``allow`` option lets an op run, so allowing one is always explicit.
+    """
+    blockers = []
+    for code in EXECUTION_GATE:
+        rule = registry.get(code)
+        options = MappingProxyType(config.options_for(rule))
+        blockers.extend(Finding(code, Severity.ERROR, hit.message, hit.location)
+                        for hit in rule.check(view, options))
+    return sorted(blockers, key=Finding.sort_key)
+
+
+def refusal(blockers: Sequence[Finding], doing: str) -> str:
+    """Why ``doing`` (e.g. "smoke-testing") was refused, naming the first blocking op."""
+    first = blockers[0]
+    more = f" and {len(blockers) - 1} more" if len(blockers) > 1 else ""
+    return (f"{doing} refused: hubpub does not run a module with unsafe or unknown ops "
+            f"({first.code} {first.message}{more}); remove them, or allow an op you trust "
+            f"with --option HUB301.allow=OP (or lint.options.HUB301.allow in the manifest)")
 
 
 def apply_suppressions(findings: Sequence[Finding], config: LintConfig) -> list[Finding]:

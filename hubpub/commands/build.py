@@ -6,6 +6,8 @@ import argparse
 import sys
 from pathlib import Path
 
+from hubpub.commands.lint import add_timeout_argument
+
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
@@ -18,6 +20,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--out", type=Path, help="output directory (default: the manifest's output)")
     p.add_argument("--no-smoke-test", action="store_true", help="skip the smoke test")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress output")
+    add_timeout_argument(p)
     p.set_defaults(run=run)
 
 
@@ -41,7 +44,7 @@ def run(args: argparse.Namespace) -> int:
     progress = StepProgress(sys.stderr, quiet=args.quiet)
     try:
         result = build(manifest, out_dir=args.out, progress=progress,
-                       smoke=not args.no_smoke_test)
+                       smoke=not args.no_smoke_test, timeout=args.timeout)
     except CheckFailure as failure:
         progress.finish()
         report(failure.findings)

@@ -68,6 +68,26 @@ def add_report_arguments(p: argparse.ArgumentParser) -> None:
                    help="write the report to FILE instead of standard output")
     p.add_argument("--color", choices=("auto", "always", "never"), default="auto",
                    help="colour text output (auto: on a terminal when NO_COLOR is unset)")
+    add_timeout_argument(p)
+
+
+def add_timeout_argument(p: argparse.ArgumentParser) -> None:
+    """``--timeout``: for lint, validate and build."""
+    from hubpub.publisher import TIMEOUT_SECONDS
+
+    p.add_argument("--timeout", type=_seconds, default=TIMEOUT_SECONDS, metavar="SECONDS",
+                   help="stop publisher code (importing and running module_fn, the weights "
+                        f"hook) and the smoke test after this long (default {TIMEOUT_SECONDS:g})")
+
+
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not 0 < value < float("inf"):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a positive number of seconds")
+    return value
 
 
 def _codes(values: Sequence[str] | None) -> list[str] | None:
@@ -89,12 +109,14 @@ def run(args: argparse.Namespace) -> int:
 
 
 def lint(args: argparse.Namespace, *,
-         extra: Callable[[str, Any], list[Finding]] | None = None) -> int:
-    """Lint every target and report; ``extra(target, manifest)`` adds findings (validate)."""
+         extra: Callable[[str, Any, Any, float], list[Finding]] | None = None) -> int:
+    """Lint every target and report; ``extra(target, manifest, config, timeout)`` adds
+    findings (validate's smoke test)."""
     from hubpub.checks.baseline import filter_new, load_baseline, write_baseline
     from hubpub.checks.config import LintConfig, config_from_manifest, with_overrides
     from hubpub.checks.engine import lint_target
     from hubpub.checks.target import is_manifest
+    from hubpub.publisher import time_limit
     from hubpub.reporters import REPORTERS
     from hubpub.reporters.text import summary_counts
 
@@ -119,9 +141,11 @@ def lint(args: argparse.Namespace, *,
 
     findings: list[Finding] = []
     for target, manifest, config, baseline in plans:
-        new = lint_target(target, config, manifest=manifest)
+        with time_limit(args.timeout):  # a manifest target runs its module_fn
+            new = lint_target(target, config, manifest=manifest)
         if extra is not None and not any(f.code == "HUB000" for f in new):
-            new = sorted(new + extra(target, manifest), key=Finding.sort_key)
+            new = sorted(new + extra(target, manifest, config, args.timeout),
+                         key=Finding.sort_key)
         findings.extend(new if baseline is None else filter_new(new, baseline))
 
     if args.write_baseline is not None:

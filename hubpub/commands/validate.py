@@ -56,12 +56,20 @@ def _module_dir(target: str) -> Iterator[Path]:
             yield find_module_root(folder)
 
 
-def _smoke_findings(target: str, manifest: Any) -> list:
+def _smoke_findings(target: str, manifest: Any, config: Any, timeout: float) -> list:
+    """HUB501 for each smoke-test problem; the test is refused when the module has ops hubpub
+    does not run (``execution_blockers``), whatever the lint configuration reports."""
+    from hubpub.checks.engine import execution_blockers, refusal
     from hubpub.checks.findings import Finding, Location, Severity
     from hubpub.checks.rules import hub501_smoke_test
+    from hubpub.checks.target import load_view
     from hubpub.smoke import start_smoke_test
 
     with _module_dir(target) as folder:
-        result = start_smoke_test(folder).wait()
+        blockers = execution_blockers(load_view(str(folder)), config)
+        if blockers:
+            problems = [refusal(blockers, "smoke test")]
+        else:
+            problems = start_smoke_test(folder, timeout=timeout).wait().problems
     return [Finding(hub501_smoke_test.CODE, Severity.ERROR, problem, Location(path=target))
-            for problem in result.problems]
+            for problem in problems]
