@@ -110,10 +110,17 @@ def _stdout_to_stderr() -> Iterator[None]:
         with contextlib.suppress(Exception):  # a closed or odd stream: nothing to flush
             stream.flush()
     try:
-        saved: int | None = os.dup(1)
-        os.dup2(2, 1)
-    except OSError:  # no fd 1 (closed stdout) or no fd 2: nothing native can corrupt
-        saved = None
+        stderr_fd = sys.stderr.fileno()  # Python's stderr: the CLI sends fd 2 to /dev/null
+    except (AttributeError, OSError, ValueError):  # not a real file (tests capture it)
+        stderr_fd = 2
+    saved: int | None = None
+    with contextlib.suppress(OSError):  # no fd 1 (stdout closed): nothing native can corrupt
+        saved = os.dup(1)
+        try:
+            os.dup2(stderr_fd, 1)
+        except OSError:
+            os.close(saved)
+            saved = None
     previous, sys.stdout = sys.stdout, sys.stderr
     try:
         yield
