@@ -20,6 +20,7 @@ from hubpub.cli import main
 
 CONFINE_AND_WRITE = """
 import os, sys
+from hubpub.sandbox import confine
 print(confine(sys.argv[1]))
 open("inside.txt", "w").write("ok")
 for path in sys.argv[2:]:
