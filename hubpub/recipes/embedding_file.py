@@ -1,21 +1,42 @@
 """Reading an embedding text file (``token v1 ... vD`` per line) into one float32 matrix.
 
-word2vec and GloVe publish embeddings as text: one token per line, then its D numbers,
-separated by whitespace; word2vec files may start with a ``N D`` header line. Such files run
-to gigabytes, so the reader streams them: the file is read in large byte chunks, the numbers
-of each chunk are parsed in bulk by numpy's C parser, and they land in one preallocated float32
-matrix. A number costs 4 bytes, never a Python float (about 30 bytes in a list), and the
-matrix is never copied or grown.
+word2vec, GloVe and fastText publish embeddings as text: one token per line, then its D
+numbers. Such files run to gigabytes (GloVe 840B: 2.2 M lines, 5.6 GB), so the reader streams
+them: the main thread reads chunks of whole lines, threads parse them in parallel
+(``embedding_lines``), and the main thread puts each chunk's rows, in file order, into one
+float32 matrix. A number costs 4 bytes, never a Python float, and the matrix is allocated once
+from an estimate (grown or shrunk in place by ``realloc`` when the estimate was off, which moves
+no data on Linux).
 
-Every malformed line is reported with its 1-based line number as an
-:class:`~hubpub.errors.EmbeddingFileError`: ``emb.txt:17: expected 300 numbers, found 299``.
-No TensorFlow here.
+What the reader accepts:
+
+- fields separated by any ASCII whitespace (spaces, tabs); LF or CRLF line ends; trailing
+  whitespace; blank lines (skipped); a UTF-8 byte-order mark at the start;
+- a first line of exactly two integers ``N D`` (word2vec, fastText): a header; the file must
+  then hold N vectors of D numbers, and the first vector line must have exactly D;
+- the vector is the line's last D fields and the token is everything before them, so tokens
+  may hold spaces (GloVe 840B has ``. . .``). Without a header, D is read from the first
+  vector line, whose token must not hold spaces;
+- values are exactly ``numpy.float32(float(field))``; a value that is not a finite number,
+  or that float32 cannot hold, is an error;
+- tokens must be UTF-8; a line whose token is not is an error naming the line (convert the
+  file with ``iconv``): TensorFlow would accept the bytes, but no consumer's UTF-8 string could
+  ever look them up;
+- a token seen twice is an error by default; ``duplicates="first"`` keeps its first line,
+  ``"last"`` its last, dropping the others; ``max_tokens=N`` reads only the first N vector
+  lines (files list the most frequent tokens first).
+
+Every problem is an :class:`~hubpub.errors.EmbeddingFileError` naming the file and its
+1-based line: ``emb.txt:17: expected 300 numbers, found 299``. No TensorFlow here.
 """
 
 from __future__ import annotations
 
 import logging
+import os
+from collections import deque
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
@@ -23,22 +44,26 @@ from typing import BinaryIO
 import numpy as np
 
 from hubpub.errors import EmbeddingFileError
+from hubpub.recipes.embedding_lines import (
+    NO_TOKEN,
+    Block,
+    Layout,
+    detect_layout,
+    parse_exactly,
+    parse_fast,
+)
 
-__all__ = ["Embeddings", "read_embedding_file"]
+__all__ = ["DUPLICATES", "Embeddings", "read_embedding_file"]
 
 log = logging.getLogger(__name__)
 
-#: Bytes read and parsed at a time. Measured on 143 MB of 300-d text: 128 KB to 1 MB parse
-#: at the same rate (about 110 MB/s) and keep the chunk's temporaries near 15 MB; 8 MB chunks
-#: were slower (cache misses) and cost 55 MB of temporaries.
-CHUNK_BYTES = 1 << 20
+#: Bytes read and parsed at a time; see bench/bench_parse.py for the measurements.
+CHUNK_BYTES = 4 << 20
 
-# numpy's C text parser: whitespace-separated, no comment character (tokens such as
-# "#hashtag" would otherwise be cut), no quoting.
-_LOADTXT = {"dtype": np.float32, "comments": None, "quotechar": None, "ndmin": 2}
+#: What ``duplicates`` may be: a repeated token is an error, or its first or last line wins.
+DUPLICATES = ("error", "first", "last")
 
-_NO_TOKEN = ("the line starts with whitespace, so its token is empty; each line must be "
-             "'token v1 v2 ... vD'")
+_BOM = b"\xef\xbb\xbf"
 
 
 @dataclass(frozen=True, eq=False)
@@ -72,206 +97,224 @@ class Embeddings:
 
 def read_embedding_file(path: str | Path, *,
                         progress: Callable[[int, int], None] | None = None,
-                        spare_rows: int = 0) -> Embeddings:
+                        spare_rows: int = 0, duplicates: str = "error",
+                        max_tokens: int | None = None,
+                        threads: int | None = None) -> Embeddings:
     """Parse an embedding text file into tokens and a float32 matrix.
 
     Args:
-      path: the text file, UTF-8 tokens; LF or CRLF line ends; blank lines are skipped. A
-        first line of exactly two integers (``N D``, word2vec style) is a header: it fixes
-        the dimension and the number of tokens the file must hold.
-      progress: called as ``progress(bytes_read, file_bytes)`` after each chunk.
+      path: the text file (see the module docstring for what it may hold).
+      progress: called as ``progress(bytes_parsed, file_bytes)`` after each chunk.
       spare_rows: zero rows to reserve after the matrix, so that ``Embeddings.padded()`` up
         to that many rows is free.
+      duplicates: ``"error"``, ``"first"`` or ``"last"``: what a repeated token does.
+      max_tokens: read only the first this many vector lines.
+      threads: parsing threads (default: the CPUs this process may use, at most 8).
 
     Raises:
-      EmbeddingFileError: the file cannot be read, has no embeddings, or has a malformed line
-        (wrong count of numbers, a value that is not a finite number, a token that is missing,
-        not UTF-8 or seen before).
+      EmbeddingFileError: the file cannot be read, has no embeddings, or has a malformed line.
     """
+    if duplicates not in DUPLICATES:
+        raise ValueError(f"duplicates must be one of {DUPLICATES}, got {duplicates!r}")
     path = Path(path)
+    reader = _Reader(str(path), spare_rows, duplicates, max_tokens)
     try:
         total = path.stat().st_size
-        capacity = _count_lines(path)
         with path.open("rb") as stream:
-            reader = _Reader(str(path), capacity, spare_rows)
-            for lines, first_line in _line_batches(stream, progress, total):
-                reader.feed(lines, first_line)
+            reader.read(_chunks(stream), total, progress, threads or _cpus())
     except OSError as exc:
         raise EmbeddingFileError(f"cannot read the embedding file: {exc.strerror or exc}",
                                  path=str(path)) from exc
     return reader.finish()
 
 
-def _count_lines(path: Path) -> int:
-    """Upper bound of the number of vectors, so the matrix is allocated once at its size."""
-    count, last = 0, b"\n"
-    with path.open("rb") as stream:
-        while block := stream.read(CHUNK_BYTES):
-            count += block.count(b"\n")
-            last = block[-1:]
-    return count + (last != b"\n")
+def _cpus() -> int:
+    try:
+        count = len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        count = os.cpu_count() or 1
+    return min(count, 8)
 
 
-def _line_batches(stream: BinaryIO, progress: Callable[[int, int], None] | None,
-                  total: int) -> Iterator[tuple[list[bytes], int]]:
-    """Yield ``(lines, number of the first line)`` for each chunk, cut at line ends."""
-    carry, first_line, done = b"", 1, 0
+def _chunks(stream: BinaryIO) -> Iterator[tuple[bytearray, int]]:
+    """``(whole lines, bytes of the file read so far)``; each chunk ends with a newline."""
+    carry, done = b"", 0
     while True:
-        block = stream.read(CHUNK_BYTES)
-        done += len(block)
-        if block:
-            data = carry + block
-            cut = data.rfind(b"\n")
-            if cut < 0:  # a line longer than a chunk: keep reading
-                carry = data
-                continue
-            lines, carry = data[:cut].split(b"\n"), data[cut + 1:]
-        elif carry:
-            lines, carry = [carry], b""
-        else:
+        chunk = bytearray(len(carry) + CHUNK_BYTES)
+        chunk[:len(carry)] = carry
+        size = stream.readinto(memoryview(chunk)[len(carry):])
+        done += size
+        end = len(carry) + size
+        if not size:
+            if carry:
+                yield bytearray(carry + b"\n"), done
             return
-        yield lines, first_line
-        first_line += len(lines)
-        if progress is not None:
-            progress(done, total)
+        cut = chunk.rfind(b"\n", 0, end) + 1
+        carry = bytes(chunk[cut:end])
+        if not cut:  # a line longer than a chunk: keep reading
+            continue
+        del chunk[cut:]
+        yield chunk, done
 
 
 class _Reader:
-    """Parsing state: the preallocated matrix, tokens seen, lines that held no vector."""
+    """Parsing state: the matrix, tokens seen, lines that held no vector, the options."""
 
-    def __init__(self, path: str, capacity: int, spare_rows: int) -> None:
+    def __init__(self, path: str, spare_rows: int, duplicates: str,
+                 max_tokens: int | None) -> None:
         self.path = path
-        self.capacity = capacity
         self.spare_rows = spare_rows
-        self.dim: int | None = None
-        self.header_rows: int | None = None
-        self.buffer: np.ndarray | None = None
-        self.rows = 0
+        self.duplicates = duplicates
+        self.max_tokens = max_tokens
+        self.layout: Layout | None = None
+        self.header: tuple[int, int, int] | None = None  # line, N, D
+        self.buffer = np.zeros((0, 0), np.float32)
+        self.rows = 0  # vector lines read (duplicates not yet dropped)
+        self.next_line = 1
         self.tokens: list[str] = []
         self.seen: set[str] = set()
+        self.row_of: dict[str, int] | None = None  # token -> its kept row, for "last"
+        self.dropped: list[int] = []  # rows of duplicates to drop
         self.skipped: list[int] = []  # header and blank lines, ascending
 
     def error(self, line: int | None, message: str) -> EmbeddingFileError:
         return EmbeddingFileError(message, path=self.path, line=line)
 
-    def feed(self, lines: list[bytes], first_line: int) -> None:
-        if self.buffer is None:
-            lines, first_line = self._start(lines, first_line)
-            if self.buffer is None:  # only blank lines so far
-                return
-        if not self._feed_fast(lines, first_line):
-            self._feed_slowly(lines, first_line)
+    @property
+    def full(self) -> bool:
+        return self.max_tokens is not None and self.rows >= self.max_tokens
 
-    def finish(self) -> Embeddings:
-        if self.buffer is None or self.rows == 0:
-            raise self.error(None, "the file holds no embeddings (expected lines of "
-                                   "'token v1 v2 ... vD')")
-        if self.header_rows is not None and self.header_rows != self.rows:
-            raise self.error(self.skipped[0], f"the header announces {self.header_rows} tokens "
-                                              f"but the file holds {self.rows}; is it truncated?")
-        log.debug("read %d embeddings of dimension %d from %s", self.rows, self.dim, self.path)
-        storage = self.buffer[:self.rows + self.spare_rows]
-        return Embeddings(self.tokens, storage[:self.rows], storage)
+    def read(self, chunks: Iterator[tuple[bytearray, int]], total: int,
+             progress: Callable[[int, int], None] | None, threads: int) -> None:
+        """Parse chunks on ``threads`` threads; take their rows in file order."""
+        pending: deque[tuple[Future[Block | None], bytearray, int]] = deque()
+        with ThreadPoolExecutor(threads, "hubpub-parse") as pool:
+            try:
+                for chunk, done in chunks:
+                    rest = chunk if self.layout is not None else self._start(chunk, total)
+                    if rest is None:  # blank lines and the header only
+                        continue
+                    pending.append((pool.submit(parse_fast, rest, self.layout), rest, done))
+                    while len(pending) > 2 * threads or (pending and pending[0][0].done()):
+                        self._take(*pending.popleft(), total, progress)
+                    if self.full:
+                        return
+                while pending and not self.full:
+                    self._take(*pending.popleft(), total, progress)
+            finally:
+                for future, _, _ in pending:
+                    future.cancel()
 
-    def _start(self, lines: list[bytes], first_line: int) -> tuple[list[bytes], int]:
-        """Find the dimension (header or first vector) and allocate the matrix."""
-        for i, line in enumerate(lines):
-            number = first_line + i
+    def _take(self, future: Future[Block | None], chunk: bytearray, done: int, total: int,
+              progress: Callable[[int, int], None] | None) -> None:
+        block, problem = future.result(), None
+        if block is None:
+            block, problem = parse_exactly(chunk, self.layout.dim)
+        first_line = self.next_line
+        self._add(block, first_line)
+        if problem is not None and not self.full:
+            raise self.error(first_line + problem.index, problem.message)
+        self.next_line += block.lines
+        if progress is not None:
+            progress(done, total)
+
+    def _start(self, chunk: bytearray, total: int) -> bytearray | None:
+        """Read the header and the first vector line: the dimension, the layout, the matrix.
+
+        Returns the chunk from the first vector line on, or None when it has none.
+        """
+        position = 3 if self.next_line == 1 and chunk.startswith(_BOM) else 0
+        while position < len(chunk):
+            end = chunk.index(b"\n", position)
+            line, number = bytes(chunk[position:end]), self.next_line
             fields = line.split()
             if not fields:
                 self.skipped.append(number)
-                continue
-            if len(fields) == 2 and fields[0].isdigit() and fields[1].isdigit():
-                self.header_rows, self.dim = int(fields[0]), int(fields[1])
-                self.skipped.append(number)
-                if self.dim < 1:
-                    raise self.error(number, "the header 'N D' announces dimension 0")
-                i += 1
-            elif line[:1].isspace():
-                raise self.error(number, _NO_TOKEN)
-            elif len(fields) == 1:
-                raise self.error(number, "a token without numbers; each line must be "
-                                         "'token v1 v2 ... vD'")
-            else:
-                self.dim = len(fields) - 1
-            self.buffer = np.zeros((self.capacity + self.spare_rows, self.dim), np.float32)
-            return lines[i:], first_line + i
-        return [], first_line
+            elif self.header is not None or not self._header(fields, number):
+                self._first_vector_line(line, fields, number)
+                rows = self.header[1] if self.header else self._estimate(chunk, total)
+                self.buffer = np.empty((rows + self.spare_rows, self.layout.dim), np.float32)
+                return chunk[position:]
+            self.next_line += 1
+            position = end + 1
+        return None
 
-    def _feed_fast(self, lines: list[bytes], first_line: int) -> bool:
-        """All checks in bulk; False (nothing changed) when any fails, to find out where."""
-        parts = [line.split(None, 1) for line in lines]
-        if not all(len(p) == 2 for p in parts) or any(line[:1].isspace() for line in lines):
+    def _header(self, fields: list[bytes], number: int) -> bool:
+        """True when ``fields`` (of the first non-blank line) are a ``N D`` header, now noted."""
+        if len(fields) != 2 or not (fields[0].isdigit() and fields[1].isdigit()):
             return False
-        try:
-            tokens = [p[0].decode("utf-8") for p in parts]
-        except UnicodeDecodeError:
-            return False
-        new = set(tokens)
-        if len(new) != len(tokens) or not self.seen.isdisjoint(new):
-            return False
-        try:
-            values = np.loadtxt([p[1] for p in parts], **_LOADTXT)
-        except ValueError:
-            return False
-        if values.shape != (len(tokens), self.dim) or not np.isfinite(values).all():
-            return False
-        self.seen |= new
-        self._append(tokens, values, first_line)
+        rows, dim = int(fields[0]), int(fields[1])
+        if dim < 1:
+            raise self.error(number, "the header 'N D' announces dimension 0")
+        self.header = (number, rows, dim)
+        self.skipped.append(number)
         return True
 
-    def _feed_slowly(self, lines: list[bytes], first_line: int) -> None:
-        """Line by line: skip blank lines, raise for the first malformed one."""
-        tokens: list[str] = []
-        rests: list[bytes] = []
-        numbers: list[int] = []
-        here: dict[str, int] = {}
-        problem = None
-        for i, line in enumerate(lines):
-            number = first_line + i
-            parts = line.split(None, 1)
-            if not parts:
-                self.skipped.append(number)
-                continue
-            problem = self._token_problem(line, parts, number, here)
-            if problem:
-                break
-            tokens.append(parts[0].decode("utf-8"))
-            rests.append(parts[1])
-            numbers.append(number)
-            here[tokens[-1]] = number
-        # a bad number before the line with the token problem is the first error
-        values = self._parse_values(rests, numbers)
-        if problem:
-            raise problem
-        if tokens:
-            self.seen.update(tokens)
-            self._append(tokens, values, numbers[0])
-
-    def _append(self, tokens: list[str], values: np.ndarray, first_line: int) -> None:
-        end = self.rows + len(tokens)
-        if end > self.capacity:
-            raise self.error(first_line, "the file grew while it was being read")
-        self.buffer[self.rows:end] = values
-        self.rows = end
-        self.tokens.extend(tokens)
-
-    def _token_problem(self, line: bytes, parts: list[bytes], number: int,
-                       here: dict[str, int]) -> EmbeddingFileError | None:
+    def _first_vector_line(self, line: bytes, fields: list[bytes], number: int) -> None:
         if line[:1].isspace():
-            return self.error(number, _NO_TOKEN)
-        if len(parts) == 1:
-            return self.error(number, f"expected {self.dim} numbers, found 0")
-        try:
-            token = parts[0].decode("utf-8")
-        except UnicodeDecodeError as exc:
-            return self.error(number, f"the token {parts[0]!r} is not valid UTF-8 "
-                                      f"({exc.reason} at byte {exc.start})")
-        if token in here or token in self.seen:
-            first = here.get(token) or self._line_of_row(self.tokens.index(token))
-            return self.error(number, f"duplicate token {token!r} (first on line {first}); "
-                                      "each token may have one vector only")
-        return None
+            raise self.error(number, NO_TOKEN)
+        if self.header is not None:
+            header_line, _, dim = self.header
+            if len(fields) != dim + 1:
+                raise self.error(number, f"the header on line {header_line} announces "
+                                         f"dimension {dim}, but this line has "
+                                         f"{len(fields) - 1} numbers after its token")
+        elif len(fields) == 1:
+            raise self.error(number, "a token without numbers; each line must be "
+                                     "'token v1 v2 ... vD'")
+        else:
+            dim = len(fields) - 1
+        self.layout = detect_layout(line, dim)
+
+    def _estimate(self, chunk: bytearray, total: int) -> int:
+        """Rows to allocate: from the first chunk's line length; realloc fixes a miss."""
+        lines = max(chunk.count(b"\n"), 1)
+        rows = int(total * lines / len(chunk) * 1.02) + 16
+        return min(rows, self.max_tokens) if self.max_tokens is not None else rows
+
+    def _add(self, block: Block, first_line: int) -> None:
+        """Append a block's rows (up to ``max_tokens``), checking duplicates on the way."""
+        count = len(block.tokens)
+        if self.max_tokens is not None:
+            count = min(count, self.max_tokens - self.rows)
+        self.skipped += [first_line + i for i in block.skipped]
+        start, end = self.rows, self.rows + count
+        if end + self.spare_rows > self.buffer.shape[0]:
+            grown = max(end, int(self.buffer.shape[0] * 1.25)) + self.spare_rows
+            self.buffer.resize((grown, self.layout.dim), refcheck=False)
+        self.buffer[start:end] = block.values[:count]
+        tokens = block.tokens[:count] if count < len(block.tokens) else block.tokens
+        self.tokens += tokens
+        self.rows = end
+        new = set(tokens)
+        if len(new) == count and self.seen.isdisjoint(new):
+            self.seen |= new
+            if self.row_of is not None:
+                self.row_of.update(zip(tokens, range(start, end), strict=True))
+        else:
+            self._duplicates(start, end)
+
+    def _duplicates(self, start: int, end: int) -> None:
+        for row in range(start, end):
+            token = self.tokens[row]
+            if token not in self.seen:
+                self.seen.add(token)
+                if self.row_of is not None:
+                    self.row_of[token] = row
+            elif self.duplicates == "error":
+                first = self.tokens.index(token)
+                raise self.error(self._line_of_row(row),
+                                 f"duplicate token {token!r} (first on line "
+                                 f"{self._line_of_row(first)}); each token may have one "
+                                 "vector only (or set the recipe's 'duplicates' to first or "
+                                 "last)")
+            elif self.duplicates == "first":
+                self.dropped.append(row)
+            else:
+                if self.row_of is None:
+                    self.row_of = {t: i for i, t in enumerate(self.tokens[:row])}
+                self.dropped.append(self.row_of[token])
+                self.row_of[token] = row
 
     def _line_of_row(self, row: int) -> int:
         line = row + 1
@@ -281,37 +324,35 @@ class _Reader:
             line += 1
         return line
 
-    def _parse_values(self, rests: list[bytes], numbers: list[int]) -> np.ndarray:
-        """Numbers of many lines in one call to numpy's parser; line by line on failure."""
-        if not rests:
-            return np.zeros((0, self.dim), np.float32)
-        try:
-            values = np.loadtxt(rests, **_LOADTXT)
-            if values.shape == (len(rests), self.dim) and np.isfinite(values).all():
-                return values
-        except ValueError:
-            pass
-        return np.stack([self._parse_line(rest, number)
-                         for rest, number in zip(rests, numbers, strict=True)])
+    def finish(self) -> Embeddings:
+        if self.layout is None or self.rows == 0:
+            raise self.error(None, "the file holds no embeddings (expected lines of "
+                                   "'token v1 v2 ... vD')")
+        if self.header is not None and self.header[1] != self.rows and not self.full:
+            raise self.error(self.header[0], f"the header announces {self.header[1]} tokens "
+                                             f"but the file holds {self.rows}; is it "
+                                             "truncated?")
+        tokens, rows = self.tokens, self.rows
+        if self.dropped:
+            tokens, rows = self._drop_duplicates()
+            log.info("%s: dropped %d duplicate token lines (duplicates: %s)", self.path,
+                     len(self.dropped), self.duplicates)
+        self.buffer.resize((rows + self.spare_rows, self.layout.dim), refcheck=False)
+        self.buffer[rows:] = 0
+        log.debug("read %d embeddings of dimension %d from %s", rows, self.layout.dim,
+                  self.path)
+        return Embeddings(tokens, self.buffer[:rows], self.buffer)
 
-    def _parse_line(self, rest: bytes, number: int) -> np.ndarray:
-        fields = rest.split()
-        if len(fields) != self.dim:
-            raise self.error(number, f"expected {self.dim} numbers, found {len(fields)}")
-        try:
-            values = np.loadtxt([b" ".join(fields)], **_LOADTXT)[0]
-            if np.isfinite(values).all():
-                return values
-        except ValueError:
-            pass
-        for i, text in enumerate(fields):  # find the culprit
-            shown = text.decode("utf-8", "replace")
-            try:
-                value = np.loadtxt([text], **_LOADTXT)[0, 0]
-            except ValueError:
-                raise self.error(number, f"{shown!r} is not a number (value {i + 1} of "
-                                         f"{self.dim})") from None
-            if not np.isfinite(value):
-                raise self.error(number, f"value {i + 1} of {self.dim} is {shown!r}; "
-                                         "embedding values must be finite")
-        raise AssertionError("unreachable: a line failed to parse, then each value parsed")
+    def _drop_duplicates(self) -> tuple[list[str], int]:
+        """Close the gaps of dropped rows in place, a block of rows at a time."""
+        dropped = sorted(set(self.dropped))
+        keep_until = [*dropped[1:], self.rows]
+        write = dropped[0]
+        step = 1 << 14
+        for row, stop in zip(dropped, keep_until, strict=True):
+            for source in range(row + 1, stop, step):
+                count = min(step, stop - source)
+                self.buffer[write:write + count] = self.buffer[source:source + count]
+                write += count
+        gone = set(dropped)
+        return [t for i, t in enumerate(self.tokens) if i not in gone], write

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from hubpub.errors import ManifestError, ManifestProblem, SpecError
-from hubpub.recipes.embedding_file import Embeddings, read_embedding_file
+from hubpub.recipes.embedding_file import DUPLICATES, Embeddings, read_embedding_file
 
 if TYPE_CHECKING:
     from typing_extensions import Self
@@ -36,7 +36,8 @@ log = logging.getLogger(__name__)
 NAME = "text_embedding"
 VARIABLE = "embeddings"
 VOCABULARY_FILE = "tokens.txt"
-_SECTION_KEYS = ("name", "embedding_file", "num_oov_buckets", "preprocess_text")
+_SECTION_KEYS = ("name", "embedding_file", "num_oov_buckets", "preprocess_text", "duplicates",
+                 "max_tokens")
 _NO_EMBEDDING_FILE = ("embedding_file is required: the embedding text file ('token v1 ... vD' "
                       "per line), relative to the manifest")
 _NO_VARIANT_ARGS = ("the text_embedding recipe's module_fn takes no arguments; remove 'args' "
@@ -148,7 +149,9 @@ class TextEmbeddingRecipe:
                 for key, message in problems])
         oov = section.get("num_oov_buckets", 1)
         embeddings = read_embedding_file(base_dir / section["embedding_file"],
-                                         progress=progress, spare_rows=oov)
+                                         progress=progress, spare_rows=oov,
+                                         duplicates=section.get("duplicates", "error"),
+                                         max_tokens=section.get("max_tokens"))
         return cls(embeddings, num_oov_buckets=oov,
                    preprocess_text=section.get("preprocess_text", True),
                    tags=[v.tags for v in variants] or ((),))
@@ -222,6 +225,13 @@ def _section_problems(section: Mapping[str, Any], base_dir: Path) -> list[tuple[
     if isinstance(oov, bool) or not isinstance(oov, int) or oov < 1:
         problems.append(("recipe.num_oov_buckets",
                          f"num_oov_buckets must be an integer >= 1, got {oov!r}"))
+    if section.get("duplicates", "error") not in DUPLICATES:
+        problems.append(("recipe.duplicates", f"duplicates must be one of {', '.join(DUPLICATES)}"
+                                              f", got {section['duplicates']!r}"))
+    limit = section.get("max_tokens", 1)
+    if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
+        problems.append(("recipe.max_tokens",
+                         f"max_tokens must be an integer >= 1, got {limit!r}"))
     if not isinstance(section.get("preprocess_text", True), bool):
         flag = section["preprocess_text"]
         problems.append(("recipe.preprocess_text",

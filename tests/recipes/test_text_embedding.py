@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 import math
+import re
 import unicodedata
 from pathlib import Path
 
@@ -207,6 +208,18 @@ def test_section_problems_point_at_their_line(tmp_path, recipe_lines, key_line, 
     assert problem.path == str(manifest.path)
     assert problem.line == key_line
     assert message in problem.message
+
+
+@pytest.mark.parametrize(("line", "message"), [
+    ("  duplicates: keep\n", "recipe.duplicates must be error (a repeated token is an error), "
+                            "first or last"),
+    ("  max_tokens: 0\n", "recipe.max_tokens must be an integer >= 1"),
+], ids=["duplicates-policy", "zero-max-tokens"])
+def test_manifest_schema_checks_the_options(tmp_path, line, message):
+    (tmp_path / "e.txt").write_text("cat 1 2\n")
+    with pytest.raises(ManifestError, match=rf"hubpub\.yaml:7:\d+: {re.escape(message)}"):
+        load_manifest(write_manifest(
+            tmp_path, "  name: text_embedding\n  embedding_file: e.txt\n" + line))
 
 
 def test_variant_args_are_refused(tmp_path):
@@ -420,3 +433,26 @@ def test_build_with_a_malformed_embedding_file_exits_2_and_writes_nothing(tmp_pa
     assert "embeddings.txt:3: expected 16 numbers, found 15" in err
     assert "Traceback" not in err
     assert sorted(p.name for p in out.iterdir()) == ["previous.txt"]
+
+
+def test_duplicates_and_max_tokens_options(tmp_path):
+    (tmp_path / "e.txt").write_text("cat 1 2\ndog 3 4\ncat 5 6\nemu 7 8\nfox 9 9\n")
+    manifest = load_manifest(write_manifest(
+        tmp_path, "  name: text_embedding\n  embedding_file: e.txt\n  duplicates: last\n"
+                  "  max_tokens: 4\n"))
+    with get_recipe(manifest.recipe, manifest.folder, manifest.variants) as recipe:
+        assert recipe.embeddings.tokens == ["dog", "cat", "emu"]
+        np.testing.assert_array_equal(recipe.variable_values()["embeddings"],
+                                      [[3, 4], [5, 6], [7, 8], [0, 0]])
+        assert recipe.vocab_file.read_text(encoding="utf-8") == "dog\ncat\nemu"
+
+
+def test_section_is_checked_without_a_manifest(tmp_path):
+    (tmp_path / "e.txt").write_text("cat 1 2\n")
+    section = {"name": "text_embedding", "embedding_file": "e.txt", "duplicates": "any",
+               "max_tokens": True}
+    with pytest.raises(ManifestError) as caught:
+        TextEmbeddingRecipe.from_manifest_section(section, tmp_path)
+    messages = [p.message for p in caught.value.problems]
+    assert any("duplicates must be one of error, first, last" in m for m in messages)
+    assert any("max_tokens must be an integer >= 1, got True" in m for m in messages)
