@@ -58,7 +58,7 @@ __all__ = ["DUPLICATES", "Embeddings", "read_embedding_file"]
 log = logging.getLogger(__name__)
 
 #: Bytes read and parsed at a time; see bench/bench_parse.py for the measurements.
-CHUNK_BYTES = 4 << 20
+CHUNK_BYTES = 2 << 20
 
 #: What ``duplicates`` may be: a repeated token is an error, or its first or last line wins.
 DUPLICATES = ("error", "first", "last")

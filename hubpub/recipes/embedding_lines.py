@@ -17,6 +17,7 @@ from it on some inputs (a test holds such cases).
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -159,18 +160,14 @@ def parse_fast(chunk: bytes | bytearray, layout: Layout) -> Block | None:
         return "skip"
 
     dim = layout.dim
-    names = [f"f{i}" for i in range(dim + 1 + layout.trailing)]
-    types = dict.fromkeys(names[1:dim + 1], pa.float64())
-    types[names[0]] = pa.binary()  # the token
-    if layout.trailing:
-        types[names[-1]] = pa.binary()  # empty, checked below
+    names, convert = _arrow_options(layout)
     try:
         table = csv.read_csv(
             pa.py_buffer(chunk),
             csv.ReadOptions(column_names=names, use_threads=False, block_size=len(chunk) + 1),
             csv.ParseOptions(delimiter=layout.delimiter, quote_char=False,
                              invalid_row_handler=odd_row),
-            csv.ConvertOptions(column_types=types, null_values=[], strings_can_be_null=False))
+            convert)
         column = table.column(0).cast(pa.string())  # raises when not UTF-8
     except pa.ArrowInvalid:  # not a number, not UTF-8: the exact path names the line
         return None
@@ -182,6 +179,22 @@ def parse_fast(chunk: bytes | bytearray, layout: Layout) -> Block | None:
     if values is None:
         return None
     return _merge_odd_rows(chunk, odd, tokens, values, dim)
+
+
+@functools.cache
+def _arrow_options(layout: Layout) -> tuple[list[str], object]:
+    """Column names and conversion options for a layout, made once (301 columns cost)."""
+    import pyarrow as pa
+    from pyarrow import csv
+
+    names = [f"f{i}" for i in range(layout.dim + 1 + layout.trailing)]
+    types = {names[0]: pa.binary()}  # the token
+    types.update(dict.fromkeys(names[1:layout.dim + 1], pa.float64()))
+    if layout.trailing:
+        types[names[-1]] = pa.binary()  # empty, checked in parse_fast
+    # no null values: "nan" and "" must not become nulls (a default null check is also slow)
+    return names, csv.ConvertOptions(column_types=types, null_values=[],
+                                     strings_can_be_null=False)
 
 
 def _badly_delimited(tokens: object) -> bool:
@@ -214,12 +227,10 @@ def _merge_odd_rows(chunk: bytes | bytearray, odd: list[int], tokens: list[str],
 
     Arrow numbers rows from 1 without its empty lines, so those are counted here too.
     """
-    empty = (b"\n\n" in chunk or b"\n\r\n" in chunk or chunk[:1] == b"\n"
-             or chunk[:2] == b"\r\n")
-    if not odd and not empty:  # the common case: one row per line
-        return Block(tokens, values, len(tokens))
+    lines = chunk.count(b"\n")
+    if not odd and len(tokens) == lines:  # the common case: one row per line
+        return Block(tokens, values, lines)
     split = bytes(chunk).split(b"\n")
-    lines = len(split) - 1  # the chunk ends with a newline
     kept = [i for i, line in enumerate(split[:lines]) if line not in (b"", b"\r")]
     if len(kept) != len(tokens) + len(odd) or any(n < 1 or n > len(kept) for n in odd):
         return None
