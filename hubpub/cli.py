@@ -23,7 +23,7 @@ from hubpub.errors import HubpubError, ManifestError
 __all__ = ["build_parser", "console_main", "main"]
 
 # Command name -> module under hubpub.commands with ``register(subparsers)``.
-COMMANDS = ("build", "lint", "validate", "diff", "verify", "rules", "docs", "init")
+COMMANDS = ("build", "lint", "validate", "diff", "verify", "convert", "rules", "docs", "init")
 
 
 def build_parser() -> argparse.ArgumentParser:

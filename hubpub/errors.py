@@ -10,6 +10,7 @@
     ├── WeightsError                a checkpoint or weight source does not match the variables
     │   └── EmbeddingFileError      an embedding text file has a malformed line (file:line)
     ├── ExportError                 an export target cannot be written
+    ├── ConvertError                a module cannot be converted to a TF2 SavedModel (the node)
     └── CheckFailure                exit code 1: checks or the smoke test found errors
 
 Library callers that used the old ``tensorflow_hub`` API catch ``ValueError``, ``TypeError``,
@@ -27,6 +28,7 @@ from dataclasses import dataclass
 __all__ = [
     "ArchiveError",
     "CheckFailure",
+    "ConvertError",
     "EmbeddingFileError",
     "ExportError",
     "HandleError",
@@ -112,6 +114,10 @@ class EmbeddingFileError(WeightsError):
 
 class ExportError(HubpubError):
     """An export or output target cannot be written."""
+
+
+class ConvertError(HubpubError):
+    """A TF1 Hub module uses something a TF2 Reusable SavedModel cannot express."""
 
 
 class CheckFailure(HubpubError):

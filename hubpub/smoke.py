@@ -50,14 +50,16 @@ class SmokeRun:
     then tells it what to load, and ``wait()`` collects the result.
     """
 
-    def __init__(self, module_dir: Path | None = None, *,
+    def __init__(self, module_dir: Path | None = None, tf2_dir: Path | None = None, *,
                  timeout: float = TIMEOUT_SECONDS) -> None:
         from hubpub.sandbox import child_env
 
         self.timeout = timeout
         argv = [sys.executable, "-m", "hubpub.smoke"]
-        if module_dir is not None:
-            argv.append(str(Path(module_dir).resolve()))  # the child runs in its own folder
+        if module_dir is not None:  # resolved: the child runs in its own folder
+            argv.append(str(Path(module_dir).resolve()))
+            if tf2_dir is not None:
+                argv.append(str(Path(tf2_dir).resolve()))
         self._folder = Path(tempfile.mkdtemp(prefix="hubpub-smoke-"))
         try:
             self._process = subprocess.Popen(
@@ -68,11 +70,15 @@ class SmokeRun:
             shutil.rmtree(self._folder, ignore_errors=True)
             raise
 
-    def test(self, module_dir: Path) -> None:
-        """Give a child started without a module the directory to smoke-test."""
+    def test(self, module_dir: Path, tf2_dir: Path | None = None) -> None:
+        """Give a child started without a module the directory to smoke-test (and its TF2
+        export, checked against the module's inference variant)."""
         stdin, self._process.stdin = self._process.stdin, None  # communicate() must not touch it
+        line = str(Path(module_dir).resolve())
+        if tf2_dir is not None:
+            line += f"\t{Path(tf2_dir).resolve()}"
         try:
-            stdin.write(f"{Path(module_dir).resolve()}\n")
+            stdin.write(f"{line}\n")
             stdin.close()
         except BrokenPipeError:  # the child died early; wait() reports what it printed
             pass
@@ -104,10 +110,10 @@ class SmokeRun:
         return SmokeResult(data["problems"], data["signatures"], data.get("confinement", ""))
 
 
-def start_smoke_test(module_dir: Path | None = None, *,
+def start_smoke_test(module_dir: Path | None = None, tf2_dir: Path | None = None, *,
                      timeout: float = TIMEOUT_SECONDS) -> SmokeRun:
     """Start the child process; without ``module_dir``, call ``test(module_dir)`` later."""
-    return SmokeRun(module_dir, timeout=timeout)
+    return SmokeRun(module_dir, tf2_dir, timeout=timeout)
 
 
 # --- what runs in the child process ----------------------------------------------------------
@@ -227,10 +233,28 @@ def _image_size(spec: Any, tags: frozenset, infos: dict) -> list[int] | None:
     return None
 
 
-def run_smoke_test(module_dir: str | Path) -> SmokeResult:
-    """Load every variant both ways and run every signature (in this process)."""
+def _signature_inputs(spec: Any, tags: frozenset) -> dict[str, Any]:
+    """For each signature, a function making its example inputs (the same values each call)."""
     import numpy as np
 
+    inputs = {}
+    for name in spec.get_signature_names(tags):
+        infos = spec.get_input_info_dict(name, tags)
+        size = _image_size(spec, tags, infos) if "images" in infos else None
+
+        def make(infos: dict = infos, size: list | None = size, seed: int = len(inputs)) -> dict:
+            rng = np.random.default_rng(seed)
+            return {k: _example_value(k, info, size, rng) for k, info in sorted(infos.items())}
+
+        inputs[name] = make
+    return inputs
+
+
+def run_smoke_test(module_dir: str | Path, tf2_dir: str | Path | None = None) -> SmokeResult:
+    """Load every variant both ways and run every signature (in this process).
+
+    With ``tf2_dir``, also check the TF2 export of the module against its inference variant.
+    """
     from hubpub.spec.loading import load_module_spec
 
     module_dir = str(module_dir)
@@ -238,16 +262,7 @@ def run_smoke_test(module_dir: str | Path) -> SmokeResult:
     spec = load_module_spec(module_dir)
     for tags in spec.get_tags():
         variant = "{" + ",".join(sorted(tags)) + "}"
-        inputs = {}
-        for name in spec.get_signature_names(tags):
-            infos = spec.get_input_info_dict(name, tags)
-            size = _image_size(spec, tags, infos) if "images" in infos else None
-
-            def make(infos: dict = infos, size: list | None = size, seed: int = len(inputs)) -> dict:
-                rng = np.random.default_rng(seed)
-                return {k: _example_value(k, info, size, rng) for k, info in sorted(infos.items())}
-
-            inputs[name] = make
+        inputs = _signature_inputs(spec, tags)
         try:
             tf1 = _tf1_outputs(module_dir, tags, inputs)
         except Exception as exc:  # the module is what is under test: report, don't crash
@@ -266,7 +281,16 @@ def run_smoke_test(module_dir: str | Path) -> SmokeResult:
                 "outputs": {k: _describe(v) for k, v in sorted(outputs.items())}})
             if tf2 is not None and "train" not in tags:
                 _compare(name, variant, outputs, tf2.get(name, {}), result.problems)
+        if tf2_dir is not None and tags == _inference_tags(spec):
+            from hubpub.smoke_tf2 import check_tf2_export
+
+            result.problems.extend(check_tf2_export(str(tf2_dir), tf1, inputs))
     return result
+
+
+def _inference_tags(spec: Any) -> frozenset:
+    tags = spec.get_tags()
+    return frozenset() if frozenset() in tags else tags[0]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -283,8 +307,8 @@ def main(argv: list[str] | None = None) -> int:
         line = sys.stdin.readline().strip()
         if not line:  # the parent gave up before there was a module to test
             return 0
-        argv = [line]
-    result = run_smoke_test(argv[0])
+        argv = line.split("\t")  # the module, and its TF2 export when there is one
+    result = run_smoke_test(*argv[:2])
     result.confinement = confinement
     print(json.dumps(result.to_json()))
     return 0

@@ -1,0 +1,77 @@
+"""``hubpub convert SOURCE OUT``: a TF1 Hub module as a TF2 Reusable SavedModel.
+
+SOURCE is a module directory, ``.tar.gz``, URL or manifest (built in a private temporary
+folder first). The export is smoke-tested in a fresh process against the TF1 module unless
+``--no-smoke-test``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "convert", help="write a TF1 Hub module as a TF2 SavedModel that Keras fine-tunes",
+        description="Convert a TF1 Hub format module (directory, .tar.gz, URL, or the manifest "
+                    "of one) into a TF2 Reusable SavedModel for hub.KerasLayer and "
+                    "tf.saved_model.load: __call__ with training=, one set of variables, "
+                    "regularization losses, batch-norm updates when training, and every "
+                    "signature. Exit 0 converted, 1 the smoke test found differences, 2 usage "
+                    "or input error (including a module TF2 cannot express).")
+    p.add_argument("source", metavar="SOURCE",
+                   help="hubpub.yaml, a module directory, a module .tar.gz or a URL")
+    p.add_argument("out", type=Path, metavar="OUT", help="the directory to write (must not exist)")
+    p.add_argument("--no-smoke-test", action="store_true",
+                   help="skip comparing the export with the TF1 module in a fresh process")
+    p.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from hubpub.errors import CheckFailure, ExportError
+
+    if args.out.exists():
+        raise ExportError(f"{args.out} already exists; choose a new OUT directory")
+    from hubpub.convert import convert_module
+    from hubpub.smoke import start_smoke_test
+
+    with _module_directory(args.source) as module_dir:
+        result = convert_module(module_dir, args.out, source=args.source)
+        if not args.no_smoke_test:
+            smoke = start_smoke_test(module_dir, result.out_dir).wait()
+            if not smoke.ok:
+                raise CheckFailure("the TF2 export failed its smoke test:\n  "
+                                   + "\n  ".join(smoke.problems))
+    print(f"converted {args.source} -> {result.out_dir}")
+    print(f"  variables {result.variables} ({result.trainable_variables} trainable), "
+          f"regularization losses {result.regularization_losses}, "
+          f"update ops {result.update_ops}, signatures {', '.join(result.signatures)}")
+    return 0
+
+
+@contextlib.contextmanager
+def _module_directory(source: str) -> Iterator[Path]:
+    """A TF1 module directory for SOURCE; a manifest's module is exported to a temp folder."""
+    from hubpub.checks.target import is_manifest
+    from hubpub.commands.validate import _module_dir
+
+    if not is_manifest(source):
+        with _module_dir(source) as folder:
+            yield folder
+        return
+    from hubpub.build import build_spec, export_weights, load_recipe
+    from hubpub.manifest import load_manifest
+
+    manifest = load_manifest(source)
+    with tempfile.TemporaryDirectory(prefix="hubpub-convert-") as tmp:
+        recipe = load_recipe(manifest)
+        try:
+            spec = build_spec(manifest, recipe)
+            export_weights(manifest, spec, recipe, Path(tmp) / "module")
+        finally:
+            recipe.close()
+        yield Path(tmp) / "module"
