@@ -34,7 +34,7 @@ from hubpub._tf import tf
 from hubpub.errors import ConvertError, ExportError
 from hubpub.module import _import_meta_graph, _keep_collections
 from hubpub.spec.files import ASSETS_COLLECTION, read_module_def, read_saved_model
-from hubpub.spec.module_spec import is_state_op
+from hubpub.spec.module_spec import ModuleSpec, is_state_op
 
 __all__ = ["METADATA_FILE", "ConvertResult", "convert_module", "tf2_metadata"]
 
@@ -46,7 +46,6 @@ _STATE_COLLECTIONS = (_GK.GLOBAL_VARIABLES, _GK.TRAINABLE_VARIABLES, _GK.TABLE_I
                       _GK.REGULARIZATION_LOSSES, _GK.COND_CONTEXT, _GK.WHILE_CONTEXT)
 _APPLY_COLLECTIONS = (_GK.COND_CONTEXT, _GK.WHILE_CONTEXT)
 _VARIABLE_OPS = frozenset({"VarHandleOp", "VariableV2", "Variable"})
-_ATTACHMENTS_COLLECTION = "attached_module_attachments"
 # Table shared_names must differ between conversions in one process (they are per process).
 _TABLE_IDS = itertools.count()
 
@@ -272,13 +271,7 @@ def _spec_of(tensor: Any, name: str) -> Any:
 def _metadata(module_dir: Path, source: str, train: Any, inference: Any) -> dict[str, Any]:
     from hubpub.spec.image import IMAGE_MODULE_INFO_KEY, ImageModuleInfo
 
-    attachments = {}
-    if _ATTACHMENTS_COLLECTION in inference.collection_def:
-        from hubpub.spec.files import ModuleAttachment
-
-        for raw in inference.collection_def[_ATTACHMENTS_COLLECTION].bytes_list.value:
-            attachment = ModuleAttachment.FromString(raw)
-            attachments[attachment.key] = attachment.value
+    attachments = ModuleSpec._parse_attachments(inference)
     image_size = None
     if IMAGE_MODULE_INFO_KEY in attachments:
         info = ImageModuleInfo.FromString(attachments[IMAGE_MODULE_INFO_KEY])

@@ -186,3 +186,21 @@ def only_in_train(training: bool) -> None:
     if training:
         y = y * v1.get_variable("extra", shape=[])
     hub.add_signature(inputs=x, outputs=y)
+
+
+def image_classifier(training: bool, api=hub) -> None:
+    """8x8 images -> conv (L2-regularized) -> batch norm -> dropout -> mean pool -> 3 logits.
+
+    The shape of a fine-tunable image module: ``training`` switches batch norm to batch
+    statistics (UPDATE_OPS move the moving ones) and turns dropout on.
+    """
+    images = v1.placeholder(tf.float32, shape=[None, 8, 8, 3], name="images")
+    h = v1.layers.conv2d(images, 4, 3, kernel_regularizer=lambda w: 1e-3 * tf.reduce_sum(w * w))
+    h = tf.nn.relu(v1.layers.batch_normalization(h, training=training, momentum=0.9))
+    h = v1.layers.dropout(h, rate=0.5, training=training)
+    logits = v1.layers.dense(tf.reduce_mean(h, axis=[1, 2]), 3)
+    api.add_signature(inputs={"images": images}, outputs=logits)
+    info = api.ImageModuleInfo()
+    info.default_image_size.height = 8
+    info.default_image_size.width = 8
+    api.attach_image_module_info(info)
