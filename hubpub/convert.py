@@ -32,7 +32,7 @@ from typing import Any
 
 from hubpub._tf import tf
 from hubpub.errors import ConvertError, ExportError
-from hubpub.module import _import_meta_graph, _keep_collections
+from hubpub.module import _import_meta_graph, _keep_collections, as_state_placeholder
 from hubpub.spec.files import ASSETS_COLLECTION, read_module_def, read_saved_model
 from hubpub.spec.module_spec import ModuleSpec, is_state_op
 
@@ -188,13 +188,7 @@ def _fed_from_state(meta: Any, state: Mapping[str, Any]) -> dict[str, Any]:
         tensor = state.get(node.name)
         if tensor is None:
             continue
-        shape = node.attr.get("shape")
-        node.op = "Placeholder"
-        node.ClearField("attr")
-        node.attr["dtype"].type = tf.resource.as_datatype_enum
-        if shape is not None:
-            node.attr["shape"].CopyFrom(shape)
-        node.ClearField("input")
+        as_state_placeholder(node)
         input_map[f"{node.name}:0"] = tensor
     return input_map
 

@@ -49,6 +49,17 @@ def _prefix_shared_names(meta: Any, prefix: str) -> None:
             node.attr["shared_name"].s = f"{prefix}/".encode() + node.attr["shared_name"].s
 
 
+def as_state_placeholder(node: Any) -> None:
+    """Turn a state node into a resource placeholder, to be fed the imported state's handle."""
+    shape = node.attr.get("shape")
+    node.op = "Placeholder"
+    node.ClearField("attr")
+    node.attr["dtype"].type = tf.resource.as_datatype_enum
+    if shape is not None:
+        node.attr["shape"].CopyFrom(shape)
+    node.ClearField("input")
+
+
 class Module:
     """A module instantiated in the current graph (``hub.Module`` semantics)."""
 
@@ -185,13 +196,7 @@ class Module:
         feed_map = {k: function_graphs.capture(graph, v) for k, v in feed_map.items()}
         for node in meta.graph_def.node:
             if f"{node.name}:0" in self._state_map and f"{node.name}:0" in feed_map:
-                shape = node.attr.get("shape")
-                node.op = "Placeholder"
-                node.ClearField("attr")
-                node.attr["dtype"].type = tf.resource.as_datatype_enum
-                if shape is not None:
-                    node.attr["shape"].CopyFrom(shape)
-                node.ClearField("input")
+                as_state_placeholder(node)
         _prefix_shared_names(meta, apply_scope)
         first_new_op = len(graph.get_operations())
         _import_meta_graph(meta, input_map=feed_map, import_scope=scope_name)
