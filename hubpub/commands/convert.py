@@ -12,6 +12,9 @@ import contextlib
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
+
+from hubpub.commands.lint import add_timeout_argument
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -28,24 +31,31 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("out", type=Path, metavar="OUT", help="the directory to write (must not exist)")
     p.add_argument("--no-smoke-test", action="store_true",
                    help="skip comparing the export with the TF1 module in a fresh process")
+    p.add_argument("--option", action="append", default=[], metavar="CODE.NAME=VALUE",
+                   help="a lint rule option, e.g. HUB301.allow=OP to run a module with an op "
+                        "you trust; repeatable")
+    add_timeout_argument(p)
     p.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    from hubpub.errors import CheckFailure, ExportError
+    from hubpub.checks.config import LintConfig, config_from_manifest, with_overrides
+    from hubpub.checks.target import is_manifest
+    from hubpub.errors import ExportError
 
     if args.out.exists():
         raise ExportError(f"{args.out} already exists; choose a new OUT directory")
-    from hubpub.convert import convert_module
-    from hubpub.smoke import start_smoke_test
+    manifest = None
+    if is_manifest(args.source):
+        from hubpub.manifest import load_manifest
 
-    with _module_directory(args.source) as module_dir:
-        result = convert_module(module_dir, args.out, source=args.source)
-        if not args.no_smoke_test:
-            smoke = start_smoke_test(module_dir, result.out_dir).wait()
-            if not smoke.ok:
-                raise CheckFailure("the TF2 export failed its smoke test:\n  "
-                                   + "\n  ".join(smoke.problems))
+        manifest = load_manifest(args.source)  # before TensorFlow: a typo fails fast
+    config = with_overrides(config_from_manifest(manifest) if manifest else LintConfig(),
+                            option=args.option)
+    from hubpub.publisher import time_limit
+
+    with time_limit(args.timeout), _module_directory(args.source, manifest, config) as folder:
+        result = _convert(folder, args, config)
     print(f"converted {args.source} -> {result.out_dir}")
     print(f"  variables {result.variables} ({result.trainable_variables} trainable), "
           f"regularization losses {result.regularization_losses}, "
@@ -53,24 +63,49 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
+def _convert(module_dir: Path, args: argparse.Namespace, config: Any) -> Any:
+    """Refuse modules hubpub does not run, convert, then smoke-test the export."""
+    from hubpub.checks.target import load_view
+    from hubpub.convert import convert_module
+    from hubpub.errors import CheckFailure
+    from hubpub.smoke import start_smoke_test
+
+    _refuse_unsafe(load_view(str(module_dir)), config)
+    result = convert_module(module_dir, args.out, source=args.source)
+    if not args.no_smoke_test:
+        smoke = start_smoke_test(module_dir, result.out_dir, timeout=args.timeout).wait()
+        if not smoke.ok:
+            raise CheckFailure("the TF2 export failed its smoke test:\n  "
+                               + "\n  ".join(smoke.problems))
+    return result
+
+
+def _refuse_unsafe(view: Any, config: Any) -> None:
+    from hubpub.checks.engine import execution_blockers, refusal
+    from hubpub.errors import CheckFailure
+
+    blockers = execution_blockers(view, config)
+    if blockers:
+        raise CheckFailure(refusal(blockers, "conversion"), findings=blockers)
+
+
 @contextlib.contextmanager
-def _module_directory(source: str) -> Iterator[Path]:
-    """A TF1 module directory for SOURCE; a manifest's module is exported to a temp folder."""
-    from hubpub.checks.target import is_manifest
+def _module_directory(source: str, manifest: Any, config: Any) -> Iterator[Path]:
+    """A TF1 module directory for SOURCE; a manifest's module is exported to a temp folder
+    (after the same execution gate as ``hubpub build``)."""
     from hubpub.commands.validate import _module_dir
 
-    if not is_manifest(source):
+    if manifest is None:
         with _module_dir(source) as folder:
             yield folder
         return
-    from hubpub.build import build_spec, export_weights, load_recipe
-    from hubpub.manifest import load_manifest
+    from hubpub.build import build_spec, export_weights, load_recipe, module_view
 
-    manifest = load_manifest(source)
     with tempfile.TemporaryDirectory(prefix="hubpub-convert-") as tmp:
         recipe = load_recipe(manifest)
         try:
             spec = build_spec(manifest, recipe)
+            _refuse_unsafe(module_view(manifest, spec), config)
             export_weights(manifest, spec, recipe, Path(tmp) / "module")
         finally:
             recipe.close()
