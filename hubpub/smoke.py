@@ -22,7 +22,8 @@ from typing import Any
 
 from hubpub.publisher import TIMEOUT_SECONDS
 
-__all__ = ["SmokeResult", "SmokeRun", "run_smoke_test", "start_smoke_test"]
+__all__ = ["SmokeResult", "SmokeRun", "run_smoke_test", "signature_inputs", "signature_outputs",
+           "start_smoke_test"]
 
 BATCH = 2
 
@@ -156,14 +157,15 @@ def _dense_values(dtype: Any, dims: list[int], rng: Any, *, image: bool) -> Any:
     return np.zeros(dims, dtype.as_numpy_dtype)
 
 
-def _tf1_outputs(module_dir: str, tags: frozenset, inputs: dict) -> dict[str, dict]:
+def signature_outputs(module_dir: str, tags: frozenset, inputs: dict) -> dict[str, dict]:
+    """Run the signatures named in ``inputs`` (name -> input maker) with ``hubpub.Module``."""
     from hubpub._tf import tf
     from hubpub.module import Module
 
     with tf.Graph().as_default():
         module = Module(module_dir, tags=tags)
-        fetches = {name: module(inputs[name](), signature=name, as_dict=True)
-                   for name in module.get_signature_names()}
+        fetches = {name: module(make(), signature=name, as_dict=True)
+                   for name, make in inputs.items()}
         with tf.compat.v1.Session() as session:
             session.run([tf.compat.v1.global_variables_initializer(),
                          tf.compat.v1.tables_initializer()])
@@ -233,7 +235,7 @@ def _image_size(spec: Any, tags: frozenset, infos: dict) -> list[int] | None:
     return None
 
 
-def _signature_inputs(spec: Any, tags: frozenset) -> dict[str, Any]:
+def signature_inputs(spec: Any, tags: frozenset) -> dict[str, Any]:
     """For each signature, a function making its example inputs (the same values each call)."""
     import numpy as np
 
@@ -262,9 +264,9 @@ def run_smoke_test(module_dir: str | Path, tf2_dir: str | Path | None = None) ->
     spec = load_module_spec(module_dir)
     for tags in spec.get_tags():
         variant = "{" + ",".join(sorted(tags)) + "}"
-        inputs = _signature_inputs(spec, tags)
+        inputs = signature_inputs(spec, tags)
         try:
-            tf1 = _tf1_outputs(module_dir, tags, inputs)
+            tf1 = signature_outputs(module_dir, tags, inputs)
         except Exception as exc:  # the module is what is under test: report, don't crash
             result.problems.append(f"variant {variant}: hubpub.Module failed: "
                                    f"{type(exc).__name__}: {str(exc).splitlines()[0]}")

@@ -66,7 +66,7 @@ def render_text(result: DiffResult, *, color: bool = False) -> str:
     if color:
         tint = {"breaking": _RED, "compatible": _YELLOW, "identical": _GREEN}[verdict]
         shown = f"{_BOLD}{tint}{verdict}{_RESET}"
-    count = len(result.changes)
+    count = sum(c.kind != "numeric" for c in result.changes)
     if verdict == "identical":
         summary = "same interface, same bytes"
     else:

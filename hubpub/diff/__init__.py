@@ -25,9 +25,10 @@ IDENTICAL, COMPATIBLE, BREAKING = "identical", "compatible", "breaking"
 
 
 def verdict_of(changes: Sequence[Change]) -> str:
+    """Numeric measurements (``--numeric``) are reports, not changes: they never decide."""
     if any(c.breaking for c in changes):
         return BREAKING
-    return COMPATIBLE if changes else IDENTICAL
+    return COMPATIBLE if any(c.kind != "numeric" for c in changes) else IDENTICAL
 
 
 @dataclass(frozen=True)

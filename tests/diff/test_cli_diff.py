@@ -83,3 +83,29 @@ def _mkdir(path):
 def _truncated(tmp):
     data = HALF_PLUS_TWO.read_bytes()
     return _write(tmp / "truncated.tar.gz", data[: len(data) // 2])
+
+
+def test_numeric_reports_the_largest_difference_per_signature(modules):
+    result = hubpub("diff", modules["old"], modules["new_weights"], "--numeric",
+                    "--format", "json")
+    assert result.returncode == 0, result.stderr
+    numeric = {c["path"]: c for c in json.loads(result.stdout)["changes"]
+               if c["kind"] == "numeric"}
+    assert set(numeric) == {"{}/signatures/default", "{train}/signatures/default"}
+    # kernel 1.0 -> 2.0: the outputs move by x @ 1 over the generated inputs.
+    assert all(c["new"] > 0.1 and not c["breaking"] for c in numeric.values())
+    assert "largest output difference" in numeric["{}/signatures/default"]["message"]
+
+
+def test_numeric_on_identical_modules_finds_no_difference(modules):
+    result = hubpub("diff", modules["old"], modules["same"], "--numeric", "--format", "json")
+    document = json.loads(result.stdout)
+    assert result.returncode == 0 and document["verdict"] == "identical"
+    assert {c["new"] for c in document["changes"]} == {0.0}
+
+
+def test_numeric_on_a_breaking_change_says_what_could_not_run(modules):
+    result = hubpub("diff", modules["old"], modules["dtype"], "--numeric", "--format", "json")
+    assert result.returncode == 1
+    numeric = [c for c in json.loads(result.stdout)["changes"] if c["kind"] == "numeric"]
+    assert numeric and all("could not be run" in c["message"] for c in numeric)
