@@ -11,7 +11,7 @@ runs, each in a fresh process, on the same file:
                 checks, export, smoke test in a fresh process and the reproducible tarball
                 included.
   hubpub export (--library) the recipe through the library only: parse, create_module_spec,
-                export_spec with the recipe's init_fn.
+                export_spec fed with the recipe's values (as the build does).
 
 For each process it prints wall time, peak RSS (largest single process, from wait4) and
 peak tree RSS (sum over the process and its children, sampled every 20 ms, so concurrent
@@ -234,8 +234,8 @@ def child_library(text: Path, work: Path) -> None:
     spec = hubpub.create_module_spec(recipe.module_fn, recipe.tags_and_args)
     steps.done("create_module_spec")
     module_dir = work / "module"
-    export_spec(spec, module_dir, checkpoint_path=None, init_fn=recipe.init_fn)
-    steps.done("export_spec with init_fn")
+    export_spec(spec, module_dir, checkpoint_path=None, values=recipe.variable_values())
+    steps.done("export_spec with the values")
     try:
         from hubpub.package import pack
     except ImportError:

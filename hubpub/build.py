@@ -256,18 +256,28 @@ def build(manifest: Manifest, *, out_dir: Path | None = None, progress: Progress
     """
     from hubpub.smoke import start_smoke_test
 
-    # Started first: the child imports TensorFlow while this process builds and exports.
-    smoke_run = start_smoke_test(timeout=timeout) if smoke else None
+    runs: list[Any] = []
+
+    def start_smoke() -> Any:
+        if smoke and not runs:
+            runs.append(start_smoke_test(timeout=timeout))
+        return runs[0] if runs else None
+
+    # The smoke child imports TensorFlow (seconds on one CPU) while this process works. It
+    # starts first, unless a recipe parses its weights first on every CPU: then it starts
+    # after the parse, and its import runs beside this process's own.
+    if manifest.recipe is None:
+        start_smoke()
     try:
         with time_limit(timeout):
             return _build(manifest, Path(out_dir) if out_dir else manifest.output,
-                          _Timer(progress), smoke_run, progress)
+                          _Timer(progress), start_smoke, progress)
     finally:
-        if smoke_run is not None:
-            smoke_run.cancel()
+        for run in runs:
+            run.cancel()
 
 
-def _build(manifest: Manifest, out_dir: Path, timer: _Timer, smoke_run: Any,
+def _build(manifest: Manifest, out_dir: Path, timer: _Timer, start_smoke: Callable[[], Any],
            progress: Progress | None) -> BuildResult:
     from hubpub.checks.config import config_from_manifest
     from hubpub.checks.engine import execution_blockers, refusal
@@ -279,6 +289,7 @@ def _build(manifest: Manifest, out_dir: Path, timer: _Timer, smoke_run: Any,
     with _staging(out_dir) as stage:
         with timer.step("load"):
             recipe = load_recipe(manifest, progress)
+        smoke_run = start_smoke()
         try:
             with timer.step("spec"):
                 spec = build_spec(manifest, recipe)

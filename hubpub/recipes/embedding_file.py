@@ -5,8 +5,8 @@ numbers. Such files run to gigabytes (GloVe 840B: 2.2 M lines, 5.6 GB), so the r
 them: the main thread reads chunks of whole lines, threads parse them in parallel
 (``embedding_lines``), and the main thread puts each chunk's rows, in file order, into one
 float32 matrix. A number costs 4 bytes, never a Python float, and the matrix is allocated once
-from an estimate (grown or shrunk in place by ``realloc`` when the estimate was off, which moves
-no data on Linux).
+from an estimate on page-aligned memory (so TensorFlow takes it without a copy), then grown or
+shrunk in place by ``mremap``.
 
 What the reader accepts:
 
@@ -33,6 +33,7 @@ Every problem is an :class:`~hubpub.errors.EmbeddingFileError` naming the file a
 from __future__ import annotations
 
 import logging
+import mmap
 import os
 from collections import deque
 from collections.abc import Callable, Iterator
@@ -168,7 +169,7 @@ class _Reader:
         self.max_tokens = max_tokens
         self.layout: Layout | None = None
         self.header: tuple[int, int, int] | None = None  # line, N, D
-        self.buffer = np.zeros((0, 0), np.float32)
+        self.matrix: _AlignedRows | None = None
         self.rows = 0  # vector lines read (duplicates not yet dropped)
         self.next_line = 1
         self.tokens: list[str] = []
@@ -233,7 +234,7 @@ class _Reader:
             elif self.header is not None or not self._header(fields, number):
                 self._first_vector_line(line, fields, number)
                 rows = self.header[1] if self.header else self._estimate(chunk, total)
-                self.buffer = np.empty((rows + self.spare_rows, self.layout.dim), np.float32)
+                self.matrix = _AlignedRows(rows + self.spare_rows, self.layout.dim)
                 return chunk[position:]
             self.next_line += 1
             position = end + 1
@@ -267,9 +268,9 @@ class _Reader:
         self.layout = detect_layout(line, dim)
 
     def _estimate(self, chunk: bytearray, total: int) -> int:
-        """Rows to allocate: from the first chunk's line length; realloc fixes a miss."""
+        """Rows to allocate: from the first chunk's lines, generously (unused pages cost nothing)."""
         lines = max(chunk.count(b"\n"), 1)
-        rows = int(total * lines / len(chunk) * 1.02) + 16
+        rows = int(total * lines / len(chunk) * 1.1) + 16
         return min(rows, self.max_tokens) if self.max_tokens is not None else rows
 
     def _add(self, block: Block, first_line: int) -> None:
@@ -279,10 +280,9 @@ class _Reader:
             count = min(count, self.max_tokens - self.rows)
         self.skipped += [first_line + i for i in block.skipped]
         start, end = self.rows, self.rows + count
-        if end + self.spare_rows > self.buffer.shape[0]:
-            grown = max(end, int(self.buffer.shape[0] * 1.25)) + self.spare_rows
-            self.buffer.resize((grown, self.layout.dim), refcheck=False)
-        self.buffer[start:end] = block.values[:count]
+        if end + self.spare_rows > self.matrix.rows:
+            self.matrix.resize(max(end, int(self.matrix.rows * 1.25)) + self.spare_rows)
+        self.matrix.array[start:end] = block.values[:count]
         tokens = block.tokens[:count] if count < len(block.tokens) else block.tokens
         self.tokens += tokens
         self.rows = end
@@ -337,11 +337,12 @@ class _Reader:
             tokens, rows = self._drop_duplicates()
             log.info("%s: dropped %d duplicate token lines (duplicates: %s)", self.path,
                      len(self.dropped), self.duplicates)
-        self.buffer.resize((rows + self.spare_rows, self.layout.dim), refcheck=False)
-        self.buffer[rows:] = 0
+        self.matrix.resize(rows + self.spare_rows)
+        storage = self.matrix.array
+        storage[rows:] = 0
         log.debug("read %d embeddings of dimension %d from %s", rows, self.layout.dim,
                   self.path)
-        return Embeddings(tokens, self.buffer[:rows], self.buffer)
+        return Embeddings(tokens, storage[:rows], storage)
 
     def _drop_duplicates(self) -> tuple[list[str], int]:
         """Close the gaps of dropped rows in place, a block of rows at a time."""
@@ -352,7 +353,45 @@ class _Reader:
         for row, stop in zip(dropped, keep_until, strict=True):
             for source in range(row + 1, stop, step):
                 count = min(step, stop - source)
-                self.buffer[write:write + count] = self.buffer[source:source + count]
+                array = self.matrix.array
+                array[write:write + count] = array[source:source + count]
                 write += count
         gone = set(dropped)
         return [t for i, t in enumerate(self.tokens) if i not in gone], write
+
+
+class _AlignedRows:
+    """A float32 ``[rows, dim]`` array on anonymous memory that grows and shrinks in place.
+
+    Page-aligned: TensorFlow feeds a 64-byte aligned array to the variable without a copy
+    (NumPy's own buffers are 16-byte aligned, and cost one more copy of the matrix). Resized
+    with ``mremap``, so no data moves; pages never written are never resident.
+    """
+
+    def __init__(self, rows: int, dim: int) -> None:
+        self.dim = dim
+        self.rows = rows
+        self._memory = self._map(rows)
+        self.array = self._view()
+
+    def _map(self, rows: int) -> mmap.mmap:
+        return mmap.mmap(-1, max(rows * self.dim * 4, mmap.PAGESIZE), flags=mmap.MAP_PRIVATE)
+
+    def _view(self) -> np.ndarray:
+        count = self.rows * self.dim
+        return np.frombuffer(self._memory, np.float32, count).reshape(self.rows, self.dim)
+
+    def resize(self, rows: int) -> None:
+        kept = min(rows, self.rows)
+        del self.array  # the view pins the mapping
+        try:
+            self._memory.resize(max(rows * self.dim * 4, mmap.PAGESIZE))
+        except (OSError, SystemError, ValueError):  # no mremap here: copy once
+            old = np.frombuffer(self._memory, np.float32, kept * self.dim)
+            memory = self._map(rows)
+            np.frombuffer(memory, np.float32, kept * self.dim)[:] = old
+            del old
+            self._memory.close()
+            self._memory = memory
+        self.rows = rows
+        self.array = self._view()

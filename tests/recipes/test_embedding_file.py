@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import mmap
 import time
 from pathlib import Path
 
@@ -341,3 +342,31 @@ def test_max_tokens_larger_than_the_file(tmp_path):
     path = tmp_path / "emb.txt"
     path.write_text(GOOD)
     assert read_embedding_file(path, max_tokens=10).tokens == ["a", "b"]
+
+
+# --- the matrix's memory ----------------------------------------------------------------------
+
+def test_matrix_is_aligned_for_tensorflow(tmp_path):
+    """TensorFlow copies a fed array unless it is 64-byte aligned; the reader's is."""
+    path = tmp_path / "emb.txt"
+    write_embeddings(path, 30, 5)
+    emb = read_embedding_file(path, spare_rows=1)
+    assert emb.padded(1).ctypes.data % 64 == 0 and emb.matrix.flags.c_contiguous
+
+
+class _NoRemap(mmap.mmap):
+    def resize(self, size: int) -> None:
+        raise SystemError("mremap not available")
+
+
+@pytest.mark.parametrize("rows", [2, 50])
+def test_aligned_rows_resize_without_mremap(rows):
+    matrix = embedding_file._AlignedRows(10, 3)
+    matrix.array[:] = np.arange(30).reshape(10, 3)
+    expected = matrix.array[:min(rows, 10)].copy()
+    matrix._memory = _NoRemap(-1, len(matrix._memory), flags=mmap.MAP_PRIVATE)
+    matrix.array = np.frombuffer(matrix._memory, np.float32, 30).reshape(10, 3)
+    matrix.array[:] = np.arange(30).reshape(10, 3)
+    matrix.resize(rows)
+    assert matrix.array.shape == (rows, 3) and matrix.array.ctypes.data % 64 == 0
+    np.testing.assert_array_equal(matrix.array[:min(rows, 10)], expected)
