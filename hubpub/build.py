@@ -6,15 +6,17 @@ only when every step succeeded, so a failed or interrupted build leaves ``--out`
 
 from __future__ import annotations
 
+import glob
 import json
 import logging
 import os
 import platform
 import shutil
 import tempfile
+import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -156,8 +158,12 @@ def _name_transform(manifest: Manifest) -> Callable[[str], str] | None:
     return transform
 
 
-def export_weights(manifest: Manifest, spec: Any, recipe: Recipe, target: Path) -> None:
-    """Create the variables, fill them from the declared source, export the module."""
+def export_weights(manifest: Manifest, spec: Any, recipe: Recipe, target: Path, *,
+                   progress: Callable[[int, int | None], None] | None = None) -> None:
+    """Create the variables, fill them from the declared source, export the module.
+
+    ``progress(checkpoint_bytes_written, expected_bytes or None)`` is called while it writes.
+    """
     from hubpub.spec.export import export_spec, latest_checkpoint
 
     weights = manifest.weights
@@ -179,9 +185,39 @@ def export_weights(manifest: Manifest, spec: Any, recipe: Recipe, target: Path) 
             except Exception as exc:  # publisher hook failed
                 raise wrap_publisher_error(exc, "weights hook raised") from exc
 
-    export_spec(spec, target, checkpoint_path=checkpoint,
-                name_transform_fn=_name_transform(manifest), init_fn=init_fn,
-                values=recipe.values() if recipe.values else None)
+    values = recipe.values() if recipe.values else None
+    expected = sum(v.nbytes for v in values.values()) if values else None
+    with _watch_checkpoint(target, expected, progress):
+        export_spec(spec, target, checkpoint_path=checkpoint,
+                    name_transform_fn=_name_transform(manifest), init_fn=init_fn,
+                    values=values)
+
+
+@contextmanager
+def _watch_checkpoint(target: Path, expected: int | None,
+                      progress: Callable[[int, int | None], None] | None) -> Iterator[None]:
+    """Report the size of the checkpoint being written (in the export's temporary folder)."""
+    if progress is None:
+        yield
+        return
+    stop = threading.Event()
+
+    def watch() -> None:
+        pattern = f".{glob.escape(target.name)}.*.tmp/variables/variables.data-*"
+        while not stop.wait(0.2):
+            written = 0
+            for path in target.parent.glob(pattern):
+                with suppress(OSError):  # renamed into place meanwhile
+                    written += path.stat().st_size
+            progress(written, expected)
+
+    watcher = threading.Thread(target=watch, name="hubpub-export-progress", daemon=True)
+    watcher.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        watcher.join()
 
 
 @contextmanager
@@ -307,7 +343,9 @@ def _build(manifest: Manifest, out_dir: Path, timer: _Timer, start_smoke: Callab
                 raise CheckFailure(refusal(blockers, "export"), findings=findings)
             module_dir = stage / base
             with timer.step("export"):
-                export_weights(manifest, spec, recipe, module_dir)
+                export_weights(manifest, spec, recipe, module_dir,
+                               progress=(lambda done, total: progress("export", done, total))
+                               if progress else None)
         finally:
             recipe.close()  # the weights are on disk now (or never will be): free them
         if smoke_run is not None:

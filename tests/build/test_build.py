@@ -9,6 +9,7 @@ import subprocess
 import sys
 import tarfile
 import textwrap
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -268,3 +269,35 @@ def test_the_page_written_by_build_passes_docs_check(built_templates, template, 
     capsys.readouterr()
     assert main(["docs", str(project / "hubpub.yaml"), "--out", str(page), "--check"]) == 0, \
         capsys.readouterr()
+
+
+def test_export_progress_follows_the_checkpoint_being_written(tmp_path):
+    from hubpub.build import _watch_checkpoint
+
+    target = tmp_path / "acme-words-1"
+    data = tmp_path / ".acme-words-1.x1.tmp" / "variables" / "variables.data-00000-of-00001"
+    data.parent.mkdir(parents=True)
+    data.write_bytes(b"\0" * 1000)
+    calls, seen = [], threading.Event()
+
+    def progress(done, total):
+        calls.append((done, total))
+        seen.set()
+
+    with _watch_checkpoint(target, 4000, progress):
+        assert seen.wait(10)
+    assert calls[0] == (1000, 4000)
+
+
+def test_build_progress_has_parse_and_pack_with_totals(tmp_path):
+    from hubpub.build import build
+    from hubpub.manifest import load_manifest
+
+    calls = []
+    manifest = load_manifest(EXAMPLE)
+    build(manifest, out_dir=tmp_path / "dist", smoke=False,
+          progress=lambda step, done, total: calls.append((step, done, total)))
+    parse = [c for c in calls if c[0] == "parse" and c[1] is not None]
+    size = (manifest.folder / "embeddings.txt").stat().st_size
+    assert parse[-1] == ("parse", size, size)
+    assert [c for c in calls if c[0] == "pack" and c[1] is not None]
