@@ -71,6 +71,12 @@ def generate(path: Path, rows: int, dim: int, *, seed: int = 0) -> None:
 
 # --- measuring a process ----------------------------------------------------------------------
 
+def _cat_seconds(path: Path) -> float:
+    start = time.perf_counter()
+    subprocess.run(["cat", str(path)], stdout=subprocess.DEVNULL, check=True)
+    return time.perf_counter() - start
+
+
 def _tree_rss_kb(pid: int) -> int:
     total, stack = 0, [pid]
     while stack:
@@ -329,6 +335,7 @@ def main() -> int:
         print(f"generated {text} ({text.stat().st_size / 1e6:.0f} MB) in "
               f"{time.perf_counter() - start:.1f} s")
     text_bytes = text.stat().st_size
+    floor = _cat_seconds(text)
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     runs = []
     try:
@@ -360,8 +367,11 @@ def main() -> int:
     finally:
         if args.workdir is None:
             shutil.rmtree(workdir, ignore_errors=True)
+    load = os.getloadavg()
     print(f"\n{args.rows:,} x {args.dim} embeddings, {text_bytes / 1e6:.0f} MB of text, "
-          f"{os.cpu_count()} CPUs")
+          f"{os.cpu_count()} CPUs, load average {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}; "
+          f"`cat` reads the file in {floor:.2f} s ({text_bytes / 1e6 / floor:.0f} MB/s, the "
+          "I/O floor)")
     print_table(text_bytes, runs)
     return 0
 
