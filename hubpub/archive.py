@@ -10,11 +10,19 @@ a private folder the caller made:
   even when they point inside the folder, because a TF1 Hub module never needs one and a link
   is the usual way to write outside the target; with no links, no member can be written
   through one. Devices, FIFOs and sparse files are refused too;
-- duplicates: a second member with the same name is refused instead of overwriting the first;
-- size: the declared sizes of all members are summed *before* a member is written, against a
-  cap (``DEFAULT_MAX_UNPACKED_BYTES``, raised with ``HUBPUB_MAX_UNPACKED_BYTES``), so a gzip
-  bomb fails at its first oversized member, not on a full disk; the member count and the size
-  of metadata headers (pax, GNU long names, which tarfile reads into memory) are capped too.
+- names the filesystem cannot hold are refused before anything is created: a NUL byte, a
+  component longer than the filesystem allows, a path too long for it, or more than
+  ``MAX_DEPTH`` nested folders;
+- repeats: a regular file stored twice is written twice, the last copy winning, as tar does
+  (``tarfile.add(folder)`` followed by adding each file again makes such archives); a name
+  that changes type (a file, then a folder of that name, or the reverse) is refused;
+- size: the declared sizes of all members are summed as each header is read, *before* its
+  data is decompressed or skipped, against a cap (``DEFAULT_MAX_UNPACKED_BYTES``, raised with
+  ``HUBPUB_MAX_UNPACKED_BYTES``), so a gzip bomb or a header claiming 2^62 bytes fails at its
+  first oversized member, not on a full disk or after decompressing it all; the member count,
+  the size of metadata headers (pax, GNU long names, which tarfile reads into memory), alone
+  and together, and the length of a chain of them (which tarfile follows recursively) are
+  capped too, and so is the whole decompressed stream.
 
 The compression layer is opened here rather than by tarfile's ``r|*`` so that a truncated or
 corrupt gzip stream (CRC, length) is detected too; gzip goes through ISA-L, which is faster.
@@ -31,6 +39,7 @@ import os
 import shutil
 import tarfile
 import tempfile
+import uuid
 import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -50,6 +59,7 @@ __all__ = [
     "find_module_root",
     "iter_members",
     "list_members",
+    "remove_tree",
     "safe_extract",
     "unpacked",
 ]
@@ -62,8 +72,21 @@ DEFAULT_MAX_MEMBERS = 100_000
 MAX_MEMBERS_ENV = "HUBPUB_MAX_MEMBERS"
 # Pax and GNU long-name headers are read into memory whole; real ones are a few hundred bytes.
 MAX_METADATA_HEADER_BYTES = 1024 * 1024
+# All metadata headers together: tarfile scans each pax record with a regular expression
+# (about 15 ms per MB); real archives carry a few hundred bytes per member.
+MAX_METADATA_TOTAL_BYTES = 32 * 1024 * 1024
+# Metadata headers in a row before a member (tarfile reads them recursively): real archives
+# have at most a pax global header, a pax header and GNU long name and link headers.
+MAX_METADATA_CHAIN = 16
 # After the end-of-archive marker only record padding is expected (10 KiB for GNU tar).
 MAX_TRAILING_BYTES = 64 * 1024 * 1024
+# Nested folders in a member name; module assets nest a few levels at most.
+MAX_DEPTH = 64
+# Reads that return nothing in a row before a stream counts as ended in a member's data.
+_MAX_EMPTY_READS = 64
+# Headers, padding and pax records a member may add to the decompressed stream on top of its
+# data (a pax header and its record, the member's header, padding: under 2 KiB in practice).
+_OVERHEAD_PER_MEMBER = 4096
 
 _CHUNK = 1024 * 1024
 _MAGIC_GZIP = b"\x1f\x8b"
@@ -109,11 +132,29 @@ class _CheckedTarInfo(tarfile.TarInfo):
     def _proc_member(self, tarfile_: tarfile.TarFile) -> tarfile.TarInfo:
         metadata_types = (tarfile.XHDTYPE, tarfile.XGLTYPE, tarfile.SOLARIS_XHDTYPE,
                           tarfile.GNUTYPE_LONGNAME, tarfile.GNUTYPE_LONGLINK)
-        if self.type in metadata_types and self.size > MAX_METADATA_HEADER_BYTES:
+        if self.type not in metadata_types:
+            return super()._proc_member(tarfile_)
+        if self.size > MAX_METADATA_HEADER_BYTES:
             raise ArchiveError(
                 f"a metadata header of {self.size} bytes is larger than the "
                 f"{MAX_METADATA_HEADER_BYTES} bytes allowed", member=self.name)
-        return super()._proc_member(tarfile_)
+        total = getattr(tarfile_, "_hubpub_metadata_bytes", 0) + self.size
+        if total > MAX_METADATA_TOTAL_BYTES:
+            raise ArchiveError(f"the archive's pax and GNU long-name headers add up to more "
+                               f"than {MAX_METADATA_TOTAL_BYTES} bytes", member=self.name)
+        tarfile_._hubpub_metadata_bytes = total  # type: ignore[attr-defined]
+        # tarfile reads the member a metadata header describes by recursing; count the depth
+        # on the TarFile so that a chain of thousands fails here, not with RecursionError.
+        depth = getattr(tarfile_, "_hubpub_metadata_depth", 0) + 1
+        if depth > MAX_METADATA_CHAIN:
+            raise ArchiveError(
+                f"more than {MAX_METADATA_CHAIN} pax or GNU long-name headers in a row; real "
+                f"archives have a few at most", member=self.name)
+        tarfile_._hubpub_metadata_depth = depth  # type: ignore[attr-defined]
+        try:
+            return super()._proc_member(tarfile_)
+        finally:
+            tarfile_._hubpub_metadata_depth = depth - 1  # type: ignore[attr-defined]
 
 
 def _limit_from_env(name: str, default: int) -> int:
@@ -152,6 +193,38 @@ class _RawReader(io.RawIOBase):
         return len(data)
 
 
+class _StreamGuard:
+    """Caps the decompressed bytes tarfile reads, and fails reads past the end of the stream.
+
+    The declared sizes are capped per header; this caps everything else a hostile archive
+    can inflate to (pax records, headers), so decompression stops at the cap. And tarfile
+    skips a member's data by reading it block by block, ignoring short reads: a header
+    claiming 2^62 bytes in a 96-byte archive would keep it reading nothing for ever.
+    """
+
+    def __init__(self, stream: BinaryIO, what: str, budget: int) -> None:
+        self._stream = stream
+        self._what = what
+        self._budget = budget
+        self._total = 0
+        self._empty = 0
+
+    def read(self, size: int = -1) -> bytes:
+        data = self._stream.read(size)
+        self._total += len(data)
+        if self._total > self._budget:
+            raise ArchiveError(f"{self._what} inflates to more than {self._budget} bytes of "
+                               f"tar data; if this module really is that large, raise the "
+                               f"limit with {MAX_UNPACKED_BYTES_ENV}=<bytes>")
+        if data or size == 0:
+            self._empty = 0
+            return data
+        self._empty += 1
+        if self._empty > _MAX_EMPTY_READS:
+            raise tarfile.ReadError("unexpected end of data: the archive ends inside a member")
+        return data
+
+
 def _decompressed(raw: BinaryIO) -> BinaryIO:
     """Wraps ``raw`` in the decompressor its magic bytes call for (none for a plain tar)."""
     buffered = raw if hasattr(raw, "peek") else io.BufferedReader(_RawReader(raw), _CHUNK)
@@ -166,9 +239,13 @@ def _decompressed(raw: BinaryIO) -> BinaryIO:
 
 
 @contextlib.contextmanager
-def _open_stream(tarball: Path | BinaryIO | str, what: str, max_members: int
+def _open_stream(tarball: Path | BinaryIO | str, what: str, max_members: int, max_bytes: int
                  ) -> Iterator[Iterator[tuple[tarfile.TarFile, tarfile.TarInfo]]]:
-    """Yields an iterator over (tar, member) in archive order, mapping corruption to errors."""
+    """Yields an iterator over (tar, member) in archive order, mapping corruption to errors.
+
+    The members' declared sizes are summed against ``max_bytes`` as each header is read, so
+    an oversized member is refused before tarfile decompresses or skips its data.
+    """
     with contextlib.ExitStack() as stack:
         if isinstance(tarball, (str, os.PathLike)):
             try:
@@ -179,18 +256,23 @@ def _open_stream(tarball: Path | BinaryIO | str, what: str, max_members: int
             raw = tarball
         try:
             stream = stack.enter_context(_decompressed(raw))
-            tar = stack.enter_context(
-                tarfile.open(fileobj=stream, mode="r|", tarinfo=_CheckedTarInfo))
+            budget = max_bytes + MAX_METADATA_TOTAL_BYTES + _OVERHEAD_PER_MEMBER * max_members
+            tar = stack.enter_context(tarfile.open(
+                fileobj=_StreamGuard(stream, what, budget), mode="r|",
+                tarinfo=_CheckedTarInfo))
         except _CORRUPT as exc:
             raise ArchiveError(f"{what} is not a valid module tarball: {exc}") from exc
 
         def members() -> Iterator[tuple[tarfile.TarFile, tarfile.TarInfo]]:
-            count = 0
+            count = declared = 0
+            previous: str | None = None
             while True:
                 try:
                     member = tar.next()
                 except _CORRUPT as exc:
-                    raise ArchiveError(f"{what} is not a valid module tarball: {exc}") from exc
+                    # Reading the next header first skips the rest of the previous member.
+                    raise ArchiveError(f"{what} is not a valid module tarball: {exc}",
+                                       member=previous) from exc
                 if member is None:
                     break
                 count += 1
@@ -198,6 +280,13 @@ def _open_stream(tarball: Path | BinaryIO | str, what: str, max_members: int
                     raise ArchiveError(
                         f"{what} has more than {max_members} members; if this is expected, "
                         f"raise the limit with {MAX_MEMBERS_ENV}", member=member.name)
+                declared += max(member.size, 0)
+                if declared > max_bytes:
+                    raise ArchiveError(
+                        f"{what} unpacks to more than {max_bytes} bytes (the limit); if this "
+                        f"module really is that large, raise the limit with "
+                        f"{MAX_UNPACKED_BYTES_ENV}=<bytes>", member=member.name)
+                previous = member.name
                 yield tar, member
             _drain(stream, what)
 
@@ -221,11 +310,18 @@ def _type_name(member: tarfile.TarInfo) -> str:
     return _TYPE_NAMES.get(member.type, "other")
 
 
-def list_members(tarball: Path | BinaryIO | str, *, name: str | None = None) -> list[Member]:
-    """Lists a tarball's members in archive order without extracting anything."""
+def list_members(tarball: Path | BinaryIO | str, *, max_bytes: int | None = None,
+                 name: str | None = None) -> list[Member]:
+    """Lists a tarball's members in archive order without extracting anything.
+
+    The caps of :func:`safe_extract` on size, member count and metadata apply, so listing a
+    hostile archive fails as fast as extracting it; member names are listed as stored.
+    """
     what = _describe(tarball, name)
+    limit = max_bytes if max_bytes is not None else _limit_from_env(
+        MAX_UNPACKED_BYTES_ENV, DEFAULT_MAX_UNPACKED_BYTES)
     max_members = _limit_from_env(MAX_MEMBERS_ENV, DEFAULT_MAX_MEMBERS)
-    with _open_stream(tarball, what, max_members) as members:
+    with _open_stream(tarball, what, max_members, limit) as members:
         return [Member(m.name, _type_name(m), m.size, m.mode, m.linkname)
                 for _, m in members]
 
@@ -233,6 +329,9 @@ def list_members(tarball: Path | BinaryIO | str, *, name: str | None = None) -> 
 def _safe_parts(member: tarfile.TarInfo) -> tuple[str, ...]:
     """The member's path as components below the target folder, or ArchiveError."""
     name = member.name
+    if "\0" in name:
+        raise ArchiveError("refused a name with a NUL byte, which no filesystem can hold",
+                           member=name)
     if name.startswith("/"):
         raise ArchiveError("refused an absolute path; module tarballs hold relative paths "
                            "(pack them with `tar -C <module dir> -czf x.tar.gz .`)",
@@ -241,7 +340,45 @@ def _safe_parts(member: tarfile.TarInfo) -> tuple[str, ...]:
     if ".." in parts:
         raise ArchiveError("refused a path with a '..' component, which could point outside "
                            "the module folder", member=name)
+    if len(parts) > MAX_DEPTH:
+        raise ArchiveError(f"refused a path {len(parts)} folders deep; at most {MAX_DEPTH} "
+                           f"are allowed", member=name)
+    _check_fits(parts, name, _NameLimits())
     return parts
+
+
+@dataclass(frozen=True)
+class _NameLimits:
+    """What the filesystem holding the target folder allows (POSIX's usual by default)."""
+
+    name_max: int = 255
+    path_max: int = 4096
+    dest_length: int = 0
+
+    @classmethod
+    def of(cls, dest: Path) -> _NameLimits:
+        def conf(key: str, default: int) -> int:
+            try:
+                value = os.pathconf(dest, key)
+            except (OSError, ValueError, AttributeError):
+                return default
+            return value if value and value > 0 else default
+
+        return cls(conf("PC_NAME_MAX", 255), conf("PC_PATH_MAX", 4096),
+                   len(os.fsencode(os.path.abspath(dest))))
+
+
+def _check_fits(parts: tuple[str, ...], name: str, limits: _NameLimits) -> None:
+    """Refuses a name the filesystem cannot hold, before any of its folders is made."""
+    encoded = [os.fsencode(p) for p in parts]
+    longest = max((len(p) for p in encoded), default=0)
+    if longest > limits.name_max:
+        raise ArchiveError(f"refused a name component of {longest} bytes; the filesystem "
+                           f"allows {limits.name_max}", member=name)
+    length = limits.dest_length + sum(len(p) + 1 for p in encoded)
+    if length >= limits.path_max:
+        raise ArchiveError(f"refused a path of {length} bytes once unpacked; the filesystem "
+                           f"allows {limits.path_max - 1}", member=name)
 
 
 def _check_type(member: tarfile.TarInfo) -> None:
@@ -278,7 +415,8 @@ def iter_members(tarball: Path | BinaryIO | str, *, max_bytes: int | None = None
     Yields ``(member, parts, data)`` in archive order: ``parts`` is the member's path below
     the archive root as components (``()`` for the root itself), ``data`` a stream of a
     regular file's bytes (read it before the next member) or None for a directory. Nothing
-    is written anywhere, so a reader can hash or parse members on the fly.
+    is written anywhere, so a reader can hash or parse members on the fly. A regular file
+    stored twice is yielded twice; the last copy is the one tar (and ``safe_extract``) keeps.
 
     Raises:
         ArchiveError: as ``safe_extract``.
@@ -287,9 +425,8 @@ def iter_members(tarball: Path | BinaryIO | str, *, max_bytes: int | None = None
     limit = max_bytes if max_bytes is not None else _limit_from_env(
         MAX_UNPACKED_BYTES_ENV, DEFAULT_MAX_UNPACKED_BYTES)
     max_members = _limit_from_env(MAX_MEMBERS_ENV, DEFAULT_MAX_MEMBERS)
-    seen: set[tuple[str, ...]] = set()
-    declared = 0
-    with _open_stream(tarball, what, max_members) as members:
+    seen: dict[tuple[str, ...], str] = {}  # path -> "file" or "dir" (parents included)
+    with _open_stream(tarball, what, max_members, limit) as members:
         for tar, member in members:
             parts = _safe_parts(member)
             _check_type(member)
@@ -297,19 +434,19 @@ def iter_members(tarball: Path | BinaryIO | str, *, max_bytes: int | None = None
             if not parts:  # "." or "./": the folder itself
                 yield record, parts, None
                 continue
-            if parts in seen:
-                raise ArchiveError("refused a second member with the same name",
+            kind = "dir" if member.isdir() else "file"
+            if seen.get(parts, kind) != kind:
+                raise ArchiveError(f"refused a {kind} over a {seen[parts]} of the same name",
                                    member=member.name)
-            seen.add(parts)
+            for depth in range(1, len(parts)):
+                if seen.setdefault(parts[:depth], "dir") != "dir":
+                    raise ArchiveError(f"refused a member below {parts[depth - 1]!r}, which "
+                                       f"the archive already holds as a file",
+                                       member=member.name)
+            seen[parts] = kind
             if member.isdir():
                 yield record, parts, None
                 continue
-            declared += member.size
-            if declared > limit:
-                raise ArchiveError(
-                    f"{what} unpacks to more than {limit} bytes (the limit); if this module "
-                    f"really is that large, raise the limit with "
-                    f"{MAX_UNPACKED_BYTES_ENV}=<bytes>", member=member.name)
             source = tar.extractfile(member)
             assert source is not None  # regular files always have data
             yield record, parts, _CheckedStream(source, what, member.name)
@@ -350,34 +487,47 @@ def safe_extract(tarball: Path | BinaryIO | str, dest: Path, *, max_bytes: int |
             the message), or unpacks to more than allowed.
     """
     dest = Path(dest)
+    limits = _NameLimits.of(dest)
+    written: set[tuple[str, ...]] = set()
     done = 0
     for member, parts, data in iter_members(tarball, max_bytes=max_bytes, name=name):
         if not parts:
             continue
-        target = _make_parents(dest, parts, member.name)
-        if data is None:
-            _make_dir(target, member.name)
-            continue
-        done = _write_file(data, member.name, target, done, progress)
+        _check_fits(parts, member.name, limits)
+        try:
+            target = _make_parents(dest, parts, member.name)
+            if data is None:
+                _make_dir(target, member.name)
+                continue
+            # A repeated regular file replaces the earlier copy: the last one wins.
+            done = _write_file(data, member.name, target, done, progress,
+                               replace=parts in written)
+        except OSError as exc:
+            raise ArchiveError(f"cannot unpack it into {dest}: {exc.strerror or exc}",
+                               member=member.name) from exc
+        written.add(parts)
 
 
 def _make_dir(target: Path, member_name: str) -> None:
     try:
         os.mkdir(target, 0o755)
     except FileExistsError:
-        # A folder made earlier as some member's parent is fine; a file of that name is not.
+        # A folder made earlier (as some member's parent, or by a repeated member) is fine;
+        # a file of that name is not.
         if not target.is_dir() or target.is_symlink():
             raise ArchiveError("refused a directory over a file of the same name",
                                member=member_name) from None
 
 
-def _write_file(data: _CheckedStream, member_name: str, target: Path, done: int,
-                progress: Callable[[int], None] | None) -> int:
-    # O_EXCL and O_NOFOLLOW: never overwrite, never follow a link (there should be none).
-    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
+def _write_file(data: BinaryIO, member_name: str, target: Path, done: int,
+                progress: Callable[[int], None] | None, *, replace: bool) -> int:
+    # O_NOFOLLOW: never follow a link (there can be none). O_EXCL unless the archive wrote
+    # this very file before: nothing else is ever overwritten.
+    flags = os.O_WRONLY | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0)
+    flags |= os.O_TRUNC if replace else os.O_EXCL
     try:
         fd = os.open(target, flags, 0o644)
-    except FileExistsError:
+    except (FileExistsError, IsADirectoryError):
         raise ArchiveError("refused a file over a directory of the same name",
                            member=member_name) from None
     with os.fdopen(fd, "wb") as out:
@@ -389,6 +539,60 @@ def _write_file(data: _CheckedStream, member_name: str, target: Path, done: int,
     return done
 
 
+def remove_tree(folder: Path | str, *, missing_ok: bool = False) -> None:
+    """Removes a folder tree, however deep (shutil.rmtree recurses once per level).
+
+    Trees hubpub unpacks are at most ``MAX_DEPTH`` deep, but a cache can hold older or planted
+    ones; those are flattened: each subfolder is moved up to the top, then emptied.
+
+    Raises:
+        OSError: the tree or part of it cannot be removed.
+    """
+    folder = Path(folder)
+    if folder.is_symlink():  # the link, never what it points to
+        folder.unlink()
+        return
+    try:
+        shutil.rmtree(folder)
+        return
+    except FileNotFoundError:
+        if missing_ok:
+            return
+        raise
+    except (RecursionError, OSError):
+        if not folder.exists():
+            return
+    parent_fd = os.open(folder.parent, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+    try:
+        pending = [folder.name]
+        while pending:
+            name = pending.pop()
+            try:
+                fd = os.open(name, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0)
+                             | getattr(os, "O_NOFOLLOW", 0), dir_fd=parent_fd)
+            except FileNotFoundError:  # removed by someone else meanwhile
+                continue
+            moved: list[str] = []
+            try:
+                with os.scandir(fd) as entries:
+                    children = [(e.name, e.is_dir(follow_symlinks=False)) for e in entries]
+                for child, is_dir in children:
+                    if is_dir:
+                        moved.append(f"{folder.name}.{uuid.uuid4().hex}.removing")
+                        os.rename(child, moved[-1], src_dir_fd=fd, dst_dir_fd=parent_fd)
+                    else:
+                        os.unlink(child, dir_fd=fd)
+            finally:
+                os.close(fd)
+            if moved:  # empty the moved folders first, then look at this one again
+                pending.append(name)
+                pending.extend(moved)
+            else:
+                os.rmdir(name, dir_fd=parent_fd)
+    finally:
+        os.close(parent_fd)
+
+
 @contextlib.contextmanager
 def unpacked(tarball: Path | BinaryIO | str, *, max_bytes: int | None = None,
              progress: Callable[[int], None] | None = None) -> Iterator[Path]:
@@ -398,7 +602,8 @@ def unpacked(tarball: Path | BinaryIO | str, *, max_bytes: int | None = None,
         safe_extract(tarball, folder, max_bytes=max_bytes, progress=progress)
         yield folder
     finally:
-        shutil.rmtree(folder, ignore_errors=True)
+        with contextlib.suppress(OSError):
+            remove_tree(folder, missing_ok=True)
 
 
 def find_module_root(folder: Path) -> Path:

@@ -39,6 +39,7 @@ __all__ = [
     "PublisherCodeError",
     "SpecError",
     "WeightsError",
+    "shortened_name",
 ]
 
 
@@ -88,7 +89,15 @@ class ArchiveError(ModuleFormatError):
 
     def __init__(self, message: str, *, member: str | None = None) -> None:
         self.member = member
-        super().__init__(f"{message} (member {member!r})" if member else message)
+        self.detail = message  # without the member, for reports that show it on its own
+        super().__init__(f"{message} (member {shortened_name(member)!r})" if member else message)
+
+
+def shortened_name(name: str, keep: int = 200) -> str:
+    """A hostile member name can be megabytes long: messages show its two ends."""
+    if len(name) <= keep:
+        return name
+    return f"{name[: keep // 2]}...{name[-keep // 4:]} ({len(name)} characters)"
 
 
 class HandleError(HubpubError, OSError):

@@ -20,6 +20,13 @@ finished folder. A lock is stolen when its owner is a dead process on this host 
 when neither the lock nor its owner's temp folder changed for ``HUBPUB_LOCK_TIMEOUT_SEC``
 seconds (default 600). A failed or interrupted download removes its temp folder and lock, so
 no half module is ever left under the final name.
+
+The default cache lives in the shared system temp folder, where another user could plant a
+module under the name a handle hashes to. There the cache is used only when the current user
+owns it and nobody else can write to it (else ``<temp>/tfhub_modules-<uid>``, checked the same
+way); a module folder in it that is a symlink, belongs to someone else or is writable by
+others is moved aside and downloaded again. A cache named by ``TFHUB_CACHE_DIR`` is the user's
+choice (it may be shared by a team on purpose) and is not checked.
 """
 
 from __future__ import annotations
@@ -31,9 +38,9 @@ import http.client
 import logging
 import os
 import re
-import shutil
 import socket
 import ssl
+import stat
 import sys
 import tempfile
 import time
@@ -45,7 +52,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import BinaryIO
 
-from hubpub.archive import safe_extract
+from hubpub.archive import remove_tree, safe_extract
 from hubpub.errors import HandleError
 
 __all__ = ["CACHE_DIR_ENV", "LOCK_TIMEOUT_ENV", "cache_dir", "resolve"]
@@ -226,15 +233,85 @@ def _fetch_http(handle: str, dest: Path, progress: Progress | None) -> None:
 # --- the cache --------------------------------------------------------------------------------
 
 def _cached(handle: str, key: str, fetch: Fetch) -> Path:
+    shared_default = not os.environ.get(CACHE_DIR_ENV)
     root = cache_dir()
+    if shared_default:
+        root = _private_default_root(root)
+    else:
+        _make_cache_root(root)
+    module_dir = root / key
+    if shared_default:
+        _drop_untrusted(module_dir)
+    _atomic_fetch(handle, module_dir, fetch, lock_timeout=_lock_timeout())
+    return module_dir
+
+
+def _make_cache_root(root: Path) -> None:
     try:
         root.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise HandleError(f"cannot create the module cache {root}: {exc.strerror}; set "
                           f"{CACHE_DIR_ENV} to a writable folder") from exc
-    module_dir = root / key
-    _atomic_fetch(handle, module_dir, fetch, lock_timeout=_lock_timeout())
-    return module_dir
+
+
+def _untrusted_because(path: Path) -> str | None:
+    """Why ``path`` may have been written by someone else, or None when only we can write it."""
+    if not hasattr(os, "geteuid"):  # no owners to compare (Windows): nothing to check
+        return None
+    info = os.lstat(path)
+    if stat.S_ISLNK(info.st_mode):
+        return "it is a symbolic link"
+    if not stat.S_ISDIR(info.st_mode):
+        return "it is not a folder"
+    if info.st_uid != os.geteuid():
+        return f"it belongs to another user (uid {info.st_uid})"
+    if info.st_mode & (stat.S_IWGRP | stat.S_IWOTH):
+        return "other users can write to it"
+    return None
+
+
+def _private_default_root(root: Path) -> Path:
+    """The default cache if only we can write to it, else a per-user one beside it."""
+    _make_cache_root(root)
+    reason = _untrusted_because(root)
+    if reason == "other users can write to it":  # ours: close it (its entries are checked)
+        with contextlib.suppress(OSError):
+            os.chmod(root, stat.S_IMODE(os.lstat(root).st_mode) & ~0o022)
+            reason = _untrusted_because(root)
+    if reason is None:
+        return root
+    mine = root.with_name(f"{root.name}-{os.geteuid()}")
+    LOG.warning("Not using the shared module cache %s (%s); using %s", root, reason, mine)
+    try:
+        mine.mkdir(mode=0o700, exist_ok=True)
+    except OSError as exc:
+        raise HandleError(f"cannot create the module cache {mine}: {exc.strerror}; set "
+                          f"{CACHE_DIR_ENV} to a folder of your own") from exc
+    reason = _untrusted_because(mine)
+    if reason is not None:
+        raise HandleError(f"the module caches {root} and {mine} cannot be trusted ({reason}); "
+                          f"set {CACHE_DIR_ENV} to a folder of your own")
+    return mine
+
+
+def _drop_untrusted(module_dir: Path) -> None:
+    """Moves a module folder someone else could have planted or changed out of the way."""
+    try:
+        reason = _untrusted_because(module_dir)
+    except FileNotFoundError:
+        return
+    if reason is None:
+        return
+    LOG.warning("Not using the cached module %s (%s); downloading it again", module_dir, reason)
+    aside = module_dir.with_name(f"{module_dir.name}.{uuid.uuid4().hex}.untrusted")
+    try:
+        os.rename(module_dir, aside)
+    except FileNotFoundError:
+        return
+    except OSError as exc:
+        raise HandleError(f"cannot move the untrusted cached module {module_dir} aside: "
+                          f"{exc.strerror}; remove it or set {CACHE_DIR_ENV}") from exc
+    _remove(aside, missing_ok=True)
 
 
 def _lock_timeout() -> float:
@@ -280,13 +357,15 @@ def _atomic_fetch(handle: str, module_dir: Path, fetch: Fetch, *, lock_timeout: 
                 raise
             LOG.warning("%s was filled by another process; keeping that copy", module_dir)
     finally:
-        shutil.rmtree(tmp, ignore_errors=True)
-        _release(lock, content)
+        try:
+            remove_tree(tmp, missing_ok=True)
+        finally:
+            _release(lock, content)
 
 
-def _remove(path: Path) -> None:
+def _remove(path: Path, *, missing_ok: bool = False) -> None:
     if path.is_dir() and not path.is_symlink():
-        shutil.rmtree(path)
+        remove_tree(path, missing_ok=missing_ok)
     elif path.exists() or path.is_symlink():
         path.unlink()
 
@@ -386,13 +465,21 @@ def _owner_is_dead(owner: str) -> bool:
 
 
 def _tree_size(folder: Path | None) -> int:
+    """Bytes in the files below ``folder``; iterative, so a tree of any depth is fine."""
     if folder is None:
         return -1
     total = 0
-    for base, _, files in os.walk(folder):
-        for name in files:
-            with contextlib.suppress(FileNotFoundError):  # removed while we walk
-                total += os.lstat(os.path.join(base, name)).st_size
+    pending = [os.fspath(folder)]
+    while pending:
+        try:  # removed while we walk, or too deep a path: count what can be seen
+            with os.scandir(pending.pop()) as entries:
+                for entry in entries:
+                    if entry.is_dir(follow_symlinks=False):
+                        pending.append(entry.path)
+                    else:
+                        total += entry.stat(follow_symlinks=False).st_size
+        except OSError:
+            continue
     return total
 
 
@@ -412,6 +499,6 @@ def _steal(lock: Path, owner: str, module_dir: Path) -> None:
             return
         tmp = _owner_tmp(module_dir, owner)
         if tmp is not None:
-            shutil.rmtree(tmp, ignore_errors=True)
+            remove_tree(tmp, missing_ok=True)
     finally:
         aside.unlink(missing_ok=True)

@@ -5,6 +5,7 @@ HTTP handles are served by a real http.server on 127.0.0.1 in a thread; nothing 
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import http.server
 import io
@@ -334,6 +335,180 @@ def test_http_page_that_is_not_a_tarball(server: Server, cache: Path) -> None:
     with pytest.raises(ArchiveError, match=r"/m/1 is not a valid module tarball"):
         resolve(f"{server.base}/m/1")
     assert list(cache.iterdir()) == []
+
+
+def _tar_bytes(*headers: tuple[str, bytes, int, bytes], gnu: bool = False) -> bytes:
+    """A gzipped tar written header by header: (name, type, declared size, data)."""
+    out = io.BytesIO()
+    for name, kind, size, data in headers:
+        info = tarfile.TarInfo(name)
+        info.type, info.size = kind, size
+        if "\0" in name:
+            info.pax_headers = {"path": name}
+        out.write(info.tobuf(format=tarfile.GNU_FORMAT if gnu else tarfile.PAX_FORMAT))
+        out.write(data + bytes(-len(data) % 512))
+    return gzip.compress(out.getvalue())
+
+
+def _pax_chain() -> bytes:
+    record = b"12 comment=x\n"
+    link = tarfile.TarInfo("././@PaxHeader")
+    link.type, link.size = tarfile.XHDTYPE, len(record)
+    one = link.tobuf(format=tarfile.USTAR_FORMAT) + record + bytes(512 - len(record))
+    member = tarfile.TarInfo("tfhub_module.pb")
+    member.size = 2
+    return gzip.compress(one * 3000 + member.tobuf(format=tarfile.USTAR_FORMAT)
+                         + b"\x08\x03" + bytes(510 + 1024))
+
+
+HOSTILE_DOWNLOADS = [
+    pytest.param(lambda: _tar_bytes(("assets/a\0b", tarfile.REGTYPE, 1, b"x")),
+                 "assets/a\0b", id="nul-byte"),
+    pytest.param(lambda: _tar_bytes(("assets/" + "n" * 400, tarfile.REGTYPE, 1, b"x")),
+                 "assets/" + "n" * 400, id="long-component"),
+    pytest.param(lambda: _tar_bytes(("d/" * 3000 + "f", tarfile.REGTYPE, 1, b"x")),
+                 "d/" * 3000 + "f", id="thousands-of-folders"),
+    pytest.param(_pax_chain, "././@PaxHeader", id="pax-chain"),
+    pytest.param(lambda: _tar_bytes(("saved_model.pb", tarfile.REGTYPE, 2**62, b""), gnu=True),
+                 "saved_model.pb", id="claims-2-to-the-62"),
+]
+
+
+@pytest.mark.parametrize(("body", "member"), HOSTILE_DOWNLOADS)
+def test_hostile_download_fails_fast_and_the_cache_recovers(server: Server, cache: Path,
+                                                            body: object, member: str) -> None:
+    server.files["/m/1"] = body()  # type: ignore[operator]
+    handle = f"{server.base}/m/1"
+    started = time.monotonic()
+    with pytest.raises(ArchiveError) as excinfo:
+        resolve(handle)
+    assert time.monotonic() - started < 1.0
+    assert excinfo.value.member == member
+    assert list(cache.iterdir()) == []  # no lock, no temp folder, no half module
+
+    server.files["/m/1"] = FIXTURE.read_bytes()  # the publisher fixes it: works at once
+    assert_half_plus_two(Path(resolve(handle)))
+    assert leftovers(cache) == []
+
+
+def test_deep_temp_folder_of_a_dead_process_is_removed(cache: Path) -> None:
+    """Left by an older hubpub: too deep for shutil.rmtree, which recursed once per level."""
+    key_dir = Path(resolve(str(FIXTURE)))
+    shutil.rmtree(key_dir)
+    token = uuid.uuid4().hex
+    Path(f"{key_dir}.lock").write_text(f"{socket.gethostname()}.{_dead_pid()}.{token}")
+    orphan = Path(f"{key_dir}.{token}.tmp")
+    orphan.mkdir()
+    fd = os.open(orphan, os.O_RDONLY)
+    for _ in range(1500):
+        os.mkdir("d", dir_fd=fd)
+        inner = os.open("d", os.O_RDONLY, dir_fd=fd)
+        os.close(fd)
+        fd = inner
+    os.close(fd)
+
+    assert resolve(str(FIXTURE)) == str(key_dir)
+    assert_half_plus_two(key_dir)
+    assert [p.name for p in cache.iterdir() if p.is_dir()] == [key_dir.name]
+    assert leftovers(cache) == []
+
+
+# --- the shared default cache -----------------------------------------------------------------
+
+@pytest.fixture
+def default_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """TFHUB_CACHE_DIR unset: the cache is <system temp>/tfhub_modules (here in tmp_path)."""
+    temp = tmp_path / "systemp"
+    temp.mkdir()
+    monkeypatch.delenv("TFHUB_CACHE_DIR")
+    monkeypatch.setattr(tempfile, "tempdir", str(temp))
+    assert cache_dir() == temp / "tfhub_modules"
+    return temp / "tfhub_modules"
+
+
+def _plant(folder: Path) -> None:
+    folder.mkdir(parents=True)
+    (folder / "tfhub_module.pb").write_bytes(b"\x08\x03")
+    (folder / "saved_model.pb").write_bytes(b"planted")
+
+
+def _key(handle: str) -> str:
+    return hashlib.sha1(handle.encode("utf8")).hexdigest()
+
+
+def test_module_folder_writable_by_others_is_not_trusted(server: Server,
+                                                         default_cache: Path) -> None:
+    server.files["/m/1"] = FIXTURE.read_bytes()
+    handle = f"{server.base}/m/1"
+    planted = default_cache / _key(handle)
+    _plant(planted)
+    planted.chmod(0o777)
+    assert Path(resolve(handle)) == planted
+    assert_half_plus_two(planted)
+    assert len(server.requests) == 1
+    assert sorted(p.name for p in default_cache.iterdir()) == [
+        planted.name, f"{planted.name}.descriptor.txt"]
+    assert resolve(handle) == str(planted)  # ours now: used without downloading again
+    assert len(server.requests) == 1
+
+
+def test_module_folder_that_is_a_symlink_is_not_trusted(server: Server, default_cache: Path,
+                                                        tmp_path: Path) -> None:
+    server.files["/m/1"] = FIXTURE.read_bytes()
+    handle = f"{server.base}/m/1"
+    elsewhere = tmp_path / "elsewhere"
+    _plant(elsewhere)
+    default_cache.mkdir()
+    (default_cache / _key(handle)).symlink_to(elsewhere)
+    folder = Path(resolve(handle))
+    assert not folder.is_symlink()
+    assert_half_plus_two(folder)
+    assert (elsewhere / "saved_model.pb").read_bytes() == b"planted"  # left alone
+
+
+def test_default_cache_writable_by_others_is_closed(default_cache: Path) -> None:
+    default_cache.mkdir(mode=0o777)
+    default_cache.chmod(0o777)
+    resolve(str(FIXTURE))
+    assert default_cache.stat().st_mode & 0o022 == 0
+
+
+needs_root = pytest.mark.skipif(not hasattr(os, "geteuid") or os.geteuid() != 0,
+                                reason="planting as another user needs chown (root)")
+
+
+@needs_root
+def test_module_folder_of_another_user_is_not_trusted(server: Server,
+                                                      default_cache: Path) -> None:
+    server.files["/m/1"] = FIXTURE.read_bytes()
+    handle = f"{server.base}/m/1"
+    planted = default_cache / _key(handle)
+    _plant(planted)
+    os.chown(planted, 65534, 65534)
+    assert resolve(handle) == str(planted)
+    assert_half_plus_two(planted)
+    assert planted.stat().st_uid == os.geteuid()
+
+
+@needs_root
+def test_default_cache_of_another_user_is_not_used(server: Server, default_cache: Path) -> None:
+    server.files["/m/1"] = FIXTURE.read_bytes()
+    handle = f"{server.base}/m/1"
+    _plant(default_cache / _key(handle))
+    os.chown(default_cache, 65534, 65534)
+    folder = Path(resolve(handle))
+    assert folder == default_cache.with_name(f"tfhub_modules-{os.geteuid()}") / _key(handle)
+    assert_half_plus_two(folder)
+    assert (default_cache / _key(handle) / "saved_model.pb").read_bytes() == b"planted"
+
+
+def test_explicit_cache_dir_is_the_users_choice(cache: Path) -> None:
+    """A team may share a TFHUB_CACHE_DIR on purpose: its folders are used as they are."""
+    key_dir = Path(resolve(str(FIXTURE)))
+    key_dir.chmod(0o777)
+    (key_dir / "marker").write_bytes(b"")
+    assert resolve(str(FIXTURE)) == str(key_dir)
+    assert (key_dir / "marker").exists()
 
 
 # --- locks ------------------------------------------------------------------------------------

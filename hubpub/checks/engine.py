@@ -112,8 +112,8 @@ def load_failure(error: HubpubError, target: str) -> Finding:
     message = str(error)
     if source and line and message.startswith(f"{source}:{line}: "):
         message = message[len(f"{source}:{line}: "):]
-    if member and message.endswith(f" (member {member!r})"):  # the location names it
-        message = message[:-len(f" (member {member!r})")]
+    if member:  # the location names it
+        message = getattr(error, "detail", message)
     location = Location(path=target, source=source if line else None, line=line,
                         member=member)
     return Finding(LOAD_FAILURE, Severity.ERROR, message, location)

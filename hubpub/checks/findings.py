@@ -6,6 +6,8 @@ import enum
 from dataclasses import asdict, dataclass
 from typing import Any, NamedTuple
 
+from hubpub.errors import shortened_name
+
 __all__ = ["Finding", "Hit", "Location", "Severity"]
 
 
@@ -55,7 +57,7 @@ class Location:
         if self.node is not None:
             parts.append(f"node '{self.node}'")
         if self.member is not None:
-            parts.append(f"member '{self.member}'")
+            parts.append(f"member '{shortened_name(self.member)}'")
         return ", ".join(parts)
 
 
