@@ -11,14 +11,16 @@ TensorFlow is never imported here: each command module imports it inside ``run``
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
 import os
 import signal
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
+from typing import Any, TextIO
 
 from hubpub import __version__
-from hubpub.errors import HubpubError, ManifestError
+from hubpub.errors import HubpubError, ManifestError, OutputError
 
 __all__ = ["build_parser", "console_main", "main"]
 
@@ -42,14 +44,20 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
-    if not getattr(args, "run", None):
-        parser.print_help(sys.stderr)
-        return 2
-    if sys.stderr.isatty():  # downloads of URL handles show their progress on a terminal
-        os.environ.setdefault("TFHUB_DOWNLOAD_PROGRESS", "1")
     try:
-        return int(args.run(args))
+        try:
+            args = parser.parse_args(argv)
+        except SystemExit:  # --help, --version: their text must arrive too
+            _flush_stdout()
+            raise
+        if not getattr(args, "run", None):
+            parser.print_help(sys.stderr)
+            return 2
+        if sys.stderr.isatty():  # downloads of URL handles show their progress on a terminal
+            os.environ.setdefault("TFHUB_DOWNLOAD_PROGRESS", "1")
+        code = int(args.run(args))
+        _flush_stdout()  # a full disk shows at the flush: exit 2, not a false 0
+        return code
     except ManifestError as exc:
         for problem in exc.problems:  # file:line:col lines, as editors and CI parse them
             print(problem, file=sys.stderr)
@@ -65,10 +73,62 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
 
 
+class _CheckedStdout:
+    """Standard output whose write failures are an OutputError (exit 2 with a message).
+
+    A report that cannot be delivered (stdout closed, a reader that went away, a full disk)
+    must not end in a traceback, nor in exit 0 with the report lost.
+    """
+
+    def __init__(self, stream: TextIO) -> None:
+        self._stream = stream
+
+    def _failed(self, exc: OSError) -> OutputError:
+        _silence_stdout(self._stream)
+        return OutputError(f"cannot write to standard output: {exc.strerror or exc}")
+
+    def write(self, text: str) -> int:
+        try:
+            return self._stream.write(text)
+        except OSError as exc:
+            raise self._failed(exc) from exc
+
+    def writelines(self, lines: Iterable[str]) -> None:
+        for line in lines:
+            self.write(line)
+
+    def flush(self) -> None:
+        try:
+            self._stream.flush()
+        except OSError as exc:
+            raise self._failed(exc) from exc
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._stream, name)
+
+
+def _silence_stdout(stream: TextIO) -> None:
+    """Points the failed stream at /dev/null, so the flush at exit does not fail again."""
+    with contextlib.suppress(OSError, ValueError, AttributeError):
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, stream.fileno())
+        os.close(devnull)
+
+
+def _flush_stdout() -> None:
+    with contextlib.suppress(AttributeError):
+        sys.stdout.flush()
+
+
 def console_main() -> None:
     """The console script and ``python -m hubpub``: a real process, so native noise can go."""
     from hubpub.commands._quiet import quiet_tensorflow
 
+    if sys.stdout is None:  # started with stdout closed (`hubpub lint x >&-`)
+        print("hubpub: error: standard output is closed; hubpub writes its results there "
+              "(redirect it to a file or /dev/null instead)", file=sys.stderr)
+        sys.exit(OutputError.exit_code)
+    sys.stdout = _CheckedStdout(sys.stdout)  # type: ignore[assignment]
     quiet_tensorflow()
     # A cancelled CI job sends SIGTERM: exit through the normal path, so staging folders and
     # child processes are cleaned up as after Ctrl-C.

@@ -5,12 +5,14 @@
     ├── PublisherCodeError          module_fn could not be imported or raised (its file and line)
     ├── ModuleFormatError           a module on disk is missing a file or is corrupt (ValueError)
     │   └── ArchiveError            a tarball is corrupt, hostile or too large (names the member)
+    ├── InputError                  a file the user named (manifest, baseline) cannot be read
     ├── HandleError                 a handle cannot be resolved (OSError)
     ├── SpecError                   a spec or a call breaks the TF1 Hub format's rules (ValueError)
     ├── WeightsError                a checkpoint or weight source does not match the variables
     │   └── EmbeddingFileError      an embedding text file has a malformed line (file:line)
     ├── ExportError                 an export target cannot be written
     ├── ConvertError                a module cannot be converted to a TF2 SavedModel (the node)
+    ├── OutputError                 standard output cannot be written (closed, broken pipe, full)
     └── CheckFailure                exit code 1: checks or the smoke test found errors
 
 Library callers that used the old ``tensorflow_hub`` API catch ``ValueError``, ``TypeError``,
@@ -33,9 +35,11 @@ __all__ = [
     "ExportError",
     "HandleError",
     "HubpubError",
+    "InputError",
     "ManifestError",
     "ManifestProblem",
     "ModuleFormatError",
+    "OutputError",
     "PublisherCodeError",
     "SpecError",
     "WeightsError",
@@ -100,6 +104,22 @@ def shortened_name(name: str, keep: int = 200) -> str:
     return f"{name[: keep // 2]}...{name[-keep // 4:]} ({len(name)} characters)"
 
 
+class InputError(HubpubError):
+    """A file the user named is unreadable, not a regular file, too large or not valid text.
+
+    The message starts with ``path:line:column:`` when the place is known, as editors parse.
+    """
+
+    def __init__(self, message: str, *, path: str, line: int | None = None,
+                 column: int | None = None) -> None:
+        self.path = path
+        self.line = line
+        self.column = column
+        self.detail = message
+        where = f"{path}:{line}:{column or 1}" if line else path
+        super().__init__(f"{where}: {message}")
+
+
 class HandleError(HubpubError, OSError):
     """A handle does not name an existing module, tarball or URL."""
 
@@ -127,6 +147,10 @@ class ExportError(HubpubError):
 
 class ConvertError(HubpubError):
     """A TF1 Hub module uses something a TF2 Reusable SavedModel cannot express."""
+
+
+class OutputError(HubpubError):
+    """Standard output is closed, a broken pipe or on a full disk: the result never arrived."""
 
 
 class CheckFailure(HubpubError):

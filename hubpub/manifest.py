@@ -17,10 +17,10 @@ from pathlib import Path
 from typing import Any
 
 import jsonschema
-import yaml
 
-from hubpub.errors import ManifestError, ManifestProblem
-from hubpub.marked_yaml import KeyPath, MarkedLoader, Marks, Position, read_text, yaml_problem
+from hubpub.errors import InputError, ManifestError, ManifestProblem
+from hubpub.inputs import load_json
+from hubpub.marked_yaml import KeyPath, Marks, Position, load_marked, read_text
 from hubpub.spdx import license_ids, license_problem
 
 __all__ = [
@@ -132,14 +132,7 @@ def load_manifest(path: str | Path) -> Manifest:
     shown = str(path)
     path = Path(path)
     text = read_text(path, shown)
-    try:
-        loader = MarkedLoader(text)
-        try:
-            document = loader.load_marked()
-        finally:
-            loader.dispose()
-    except yaml.YAMLError as exc:
-        raise ManifestError([yaml_problem(shown, text, exc)]) from None
+    document, loader = load_marked(text, shown)
     positions = loader.positions
     if document is None:
         raise ManifestError([ManifestProblem(
@@ -414,12 +407,13 @@ def _training_dir_problem(folder: Path, directory: str) -> str | None:
 
 def _schema_file_problem(path: Path, label: str) -> str | None:
     try:
-        schema = json.loads(path.read_text("utf-8"))
-    except (OSError, UnicodeDecodeError) as exc:
-        return f"{label}: cannot read '{path.name}': {exc}"
-    except json.JSONDecodeError as exc:
-        return (f"{label}: '{path.name}' is not valid JSON "
-                f"(line {exc.lineno}, column {exc.colno}: {exc.msg})")
+        schema = load_json(path, what="schema file")
+    except InputError as exc:
+        cause = exc.__cause__
+        if isinstance(cause, json.JSONDecodeError):
+            return (f"{label}: '{path.name}' is not valid JSON "
+                    f"(line {cause.lineno}, column {cause.colno}: {cause.msg})")
+        return f"{label}: '{path.name}': {exc.detail}"
     if not isinstance(schema, dict):
         return f"{label}: '{path.name}' must hold a JSON Schema object, not {_describe(schema)}"
     try:

@@ -12,9 +12,11 @@ from typing import Any, NamedTuple
 
 import yaml
 
-from hubpub.errors import ManifestError, ManifestProblem
+from hubpub.errors import InputError, ManifestError, ManifestProblem
+from hubpub.inputs import MAX_MANIFEST_BYTES, decode_utf8, read_bounded
 
-__all__ = ["KeyPath", "MarkedLoader", "Marks", "Position", "read_text", "yaml_problem"]
+__all__ = ["MAX_DEPTH", "KeyPath", "MarkedLoader", "Marks", "Position", "load_marked", "read_text",
+           "yaml_problem"]
 
 KeyPath = tuple[Any, ...]  # str keys and int list indexes, as jsonschema's error.path
 Position = tuple[int, int]  # 1-based (line, column)
@@ -37,7 +39,11 @@ def _position(mark: yaml.Mark) -> Position:
     return (mark.line + 1, mark.column + 1)
 
 
-class MarkedLoader(yaml.SafeLoader):
+# Mappings and lists inside each other; a real manifest nests five or six deep.
+MAX_DEPTH = 64
+
+
+class _Marked:
     """A safe loader that builds plain values and remembers where each one is.
 
     PyYAML's constructor forgets positions and silently keeps the last of two equal keys, so
@@ -45,12 +51,18 @@ class MarkedLoader(yaml.SafeLoader):
     any other tag (``!!python/object`` and friends) is refused, never constructed.
     """
 
+    get_single_node: Any
+    resolve: Any
+    construct_object: Any
+    dispose: Any
+
     def __init__(self, text: str) -> None:
-        super().__init__(text)
+        super().__init__(text)  # type: ignore[call-arg]
         self.positions: dict[KeyPath, Marks] = {}
         self.problems: list[tuple[Position, str]] = []
         self.invalid: set[KeyPath] = set()  # values replaced by None after a problem
         self._budget = _MAX_VALUES
+        self._depth = 0
         self._open: set[int] = set()  # nodes being walked, to catch recursive aliases
 
     def load_marked(self) -> Any:
@@ -77,13 +89,25 @@ class MarkedLoader(yaml.SafeLoader):
         expected = _MAP if isinstance(node, yaml.MappingNode) else _SEQ
         if node.tag != expected:
             return self._refuse(node, path, _tag_message(node.tag))
+        if self._depth >= MAX_DEPTH:
+            raise _TooDeep(problem=_TOO_DEEP, problem_mark=node.start_mark)
         self._open.add(id(node))
+        self._depth += 1
         try:
             if expected == _SEQ:
                 return self._sequence(node, path)
             return self._mapping(node, path)
         finally:
+            self._depth -= 1
             self._open.discard(id(node))
+
+    def _construct(self, node: yaml.ScalarNode, path: KeyPath) -> Any:
+        try:
+            return self.construct_object(node)
+        except ValueError:  # an integer with thousands of digits, for one
+            shown = node.value if len(node.value) <= 20 else f"{node.value[:12]}..."
+            return self._refuse(node, path, f"'{shown}' ({len(node.value)} characters) cannot "
+                                            f"be read as a {node.tag.rsplit(':', 1)[-1]}")
 
     def _scalar(self, node: yaml.ScalarNode, path: KeyPath) -> Any:
         # An explicit tag must agree with what the plain value means ('!!int abc' does not).
@@ -92,7 +116,7 @@ class MarkedLoader(yaml.SafeLoader):
             return self._refuse(node, path, _tag_message(node.tag))
         if node.tag == _TIMESTAMP:  # dates mean nothing in a manifest: keep the text
             return node.value
-        return self.construct_object(node)
+        return self._construct(node, path)
 
     def _sequence(self, node: yaml.SequenceNode, path: KeyPath) -> list[Any]:
         items = []
@@ -149,7 +173,7 @@ class MarkedLoader(yaml.SafeLoader):
         if node.tag != implicit:
             self.problems.append((at, _tag_message(node.tag)))
         else:
-            meaning = self.construct_object(node)
+            meaning = self._construct(node, ())
             if meaning is None or isinstance(meaning, bool):
                 meaning = str(meaning).lower().replace("none", "null")
             else:
@@ -159,6 +183,65 @@ class MarkedLoader(yaml.SafeLoader):
         return None
 
 
+class _TooDeep(yaml.MarkedYAMLError):
+    """Nesting beyond MAX_DEPTH: found while composing or walking, not a syntax error."""
+
+
+_TOO_DEEP = f"lists and mappings nested more than {MAX_DEPTH} deep"
+
+
+class MarkedLoader(_Marked, yaml.SafeLoader):
+    """PyYAML's own parser: its messages for invalid YAML are the ones users see."""
+
+    _composing = 0
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        # PyYAML composes recursively: stop at MAX_DEPTH, long before RecursionError.
+        self._composing += 1
+        try:
+            if self._composing > MAX_DEPTH + 1:
+                raise _TooDeep(problem=_TOO_DEEP, problem_mark=self.peek_event().start_mark)
+            return super().compose_node(parent, index)
+        finally:
+            self._composing -= 1
+
+
+# libyaml's parser (in PyYAML's wheels) gives the same nodes and marks, about 50 times faster
+# than the pure-Python one, which spent seconds per megabyte; its messages differ, so invalid
+# YAML is parsed again by MarkedLoader for the message. libyaml composes recursively in C with
+# no limit (100,000 nested '[' crash the process), so text with many brackets, which a real
+# manifest never has, goes to MarkedLoader, which stops at MAX_DEPTH.
+_MAX_BRACKETS_FOR_LIBYAML = 4096
+_FAST_LOADERS: tuple[type[_Marked], ...] = ()
+if getattr(yaml, "__with_libyaml__", False):
+    class _FastMarkedLoader(_Marked, yaml.CSafeLoader):  # type: ignore[misc,name-defined]
+        pass
+
+    _FAST_LOADERS = (_FastMarkedLoader,)
+
+
+def load_marked(text: str, shown: str) -> tuple[Any, _Marked]:
+    """The document and the loader that read it (positions, problems, invalid paths).
+
+    Raises:
+        ManifestError: the text is not valid YAML, nests too deeply or expands too much.
+    """
+    brackets = text.count("[") + text.count("{")
+    fast = _FAST_LOADERS if brackets <= _MAX_BRACKETS_FOR_LIBYAML else ()
+    for loader_class in (*fast, MarkedLoader):
+        loader = loader_class(text)
+        try:
+            try:
+                return loader.load_marked(), loader
+            finally:
+                loader.dispose()
+        except yaml.YAMLError as exc:
+            if loader_class is not MarkedLoader and not isinstance(exc, _TooDeep):
+                continue  # a syntax error: parse again for PyYAML's message
+            raise ManifestError([yaml_problem(shown, text, exc)]) from None
+    raise AssertionError("MarkedLoader always returns or raises")
+
+
 def _tag_message(tag: str) -> str:
     shown = "!!" + tag[len(_YAML):] if tag.startswith(_YAML) else tag
     return (f"YAML tag '{shown}' is not allowed in a manifest: use plain strings, numbers, "
@@ -166,6 +249,7 @@ def _tag_message(tag: str) -> str:
 
 
 def read_text(path: Path, shown: str) -> str:
+    """The manifest's text: a regular file of at most MAX_MANIFEST_BYTES, UTF-8."""
     def fail(line: int, col: int, message: str) -> ManifestError:
         return ManifestError([ManifestProblem(shown, line, col, message)])
 
@@ -173,15 +257,10 @@ def read_text(path: Path, shown: str) -> str:
         raise fail(1, 1, "is a directory; pass the manifest file, e.g. "
                          f"{path / 'manifest.yaml'}")
     try:
-        raw = path.read_bytes()
-    except OSError as exc:
-        raise fail(1, 1, f"cannot read the manifest: {exc.strerror or exc}") from exc
-    try:
-        return raw.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        before = raw[:exc.start]
-        line, col = before.count(b"\n") + 1, exc.start - (before.rfind(b"\n") + 1) + 1
-        raise fail(line, col, "the manifest is not UTF-8 text") from None
+        raw = read_bounded(path, what="manifest", max_bytes=MAX_MANIFEST_BYTES)
+        return decode_utf8(raw, path=shown, what="manifest")
+    except InputError as exc:
+        raise fail(exc.line or 1, exc.column or 1, exc.detail) from exc
 
 
 def yaml_problem(shown: str, text: str, exc: yaml.YAMLError) -> ManifestProblem:

@@ -28,7 +28,8 @@ from pathlib import Path
 from hubpub.atomic import write_text_atomically
 from hubpub.checks.config import LOAD_FAILURE
 from hubpub.checks.findings import Finding
-from hubpub.errors import HubpubError, ManifestError, ManifestProblem
+from hubpub.errors import HubpubError, InputError, ManifestError, ManifestProblem
+from hubpub.inputs import load_json
 
 __all__ = ["BASELINE_VERSION", "filter_new", "fingerprint", "load_baseline", "write_baseline"]
 
@@ -70,17 +71,13 @@ def load_baseline(path: Path) -> Counter[str]:
     """Fingerprint -> count from a baseline file; errors name the file and what to do."""
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise HubpubError(f"baseline {path} does not exist; create it with "
-                          f"`hubpub lint TARGET --write-baseline {path}`") from None
-    except OSError as exc:
-        raise HubpubError(f"cannot read baseline {path}: {exc.strerror}") from exc
-    try:
-        document = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise ManifestError([ManifestProblem(str(path), exc.lineno, exc.colno,
-                                             f"baseline is not valid JSON: {exc.msg}")]) from exc
+        document = load_json(path, what="baseline")
+    except InputError as exc:
+        if isinstance(exc.__cause__, FileNotFoundError):
+            raise HubpubError(f"baseline {path} does not exist; create it with "
+                              f"`hubpub lint TARGET --write-baseline {path}`") from None
+        raise ManifestError([ManifestProblem(str(path), exc.line or 1, exc.column or 1,
+                                             exc.detail)]) from exc
     entries = document.get("findings") if isinstance(document, dict) else None
     if (not isinstance(document, dict) or document.get("version") != BASELINE_VERSION
             or not isinstance(entries, list)

@@ -23,7 +23,8 @@ from typing import TYPE_CHECKING, Any
 import jsonschema
 from jsonschema.exceptions import ValidationError, best_match
 
-from hubpub.errors import SpecError
+from hubpub.errors import InputError, SpecError
+from hubpub.inputs import load_json
 from hubpub.spec.files import ATTACHMENTS_COLLECTION
 from hubpub.spec.protos import ImageModuleInfo, ModuleAttachment
 
@@ -58,12 +59,11 @@ def load_schema_file(path: str | Path) -> dict[str, Any]:
     """A publisher's schema file, checked against its JSON Schema metaschema."""
     path = Path(path)
     try:
-        schema = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise SpecError(f"signature schema {path} does not exist") from None
-    except json.JSONDecodeError as exc:
-        raise SpecError(f"{path}:{exc.lineno}:{exc.colno}: signature schema is not valid "
-                        f"JSON: {exc.msg}") from exc
+        schema = load_json(path, what="signature schema")
+    except InputError as exc:
+        if isinstance(exc.__cause__, FileNotFoundError):
+            raise SpecError(f"signature schema {path} does not exist") from None
+        raise SpecError(str(exc)) from exc
     if not isinstance(schema, (dict, bool)):
         raise SpecError(f"{path}: a signature schema must be a JSON object")
     try:

@@ -67,9 +67,10 @@ def _from_manifest(target: str, manifest: Any) -> ModuleView:
 # TensorFlow, so a hostile or broken target is refused in a fraction of a second.
 
 def _from_directory(folder: Path, *, shown: str) -> ModuleView:
-    from hubpub.spec.files import read_saved_model
+    from hubpub.spec.files import check_loadable, read_saved_model
 
     saved_model = read_saved_model(folder)
+    check_loadable(folder, saved_model)
     from hubpub.checks.graph import ModuleView
 
     checkpoint = folder / "variables" / "variables"
@@ -80,7 +81,7 @@ def _from_directory(folder: Path, *, shown: str) -> ModuleView:
 
 def _from_tarball(tarball: Path, *, shown: str) -> ModuleView:
     from hubpub.archive import find_module_root, list_members, unpacked
-    from hubpub.spec.files import read_module_def, read_saved_model
+    from hubpub.spec.files import check_loadable, read_module_def, read_saved_model
 
     # Directories get a trailing slash, so HUB401 can tell `variables/` from a file.
     members = [m.name.rstrip("/") + "/" if m.type == "dir" else m.name
@@ -89,6 +90,7 @@ def _from_tarball(tarball: Path, *, shown: str) -> ModuleView:
         root = find_module_root(folder)
         read_module_def(root)
         saved_model = read_saved_model(root)
+        check_loadable(root, saved_model)
     from hubpub.checks.graph import ModuleView
 
     return ModuleView.from_saved_model(saved_model, path=shown, members=members)

@@ -11,8 +11,8 @@ from hubpub.errors import ModuleFormatError
 from hubpub.spec.protos import FORMAT_V3, ModuleDef
 
 __all__ = ["ASSETS_COLLECTION", "ATTACHMENTS_COLLECTION", "IMAGE_MODULE_INFO_KEY",
-           "MODULE_DEF_FILE", "SAVED_MODEL_FILE", "SUPPORTED_COLLECTIONS", "parse_module_def",
-           "parse_saved_model", "read_module_def", "read_saved_model"]
+           "MODULE_DEF_FILE", "SAVED_MODEL_FILE", "SUPPORTED_COLLECTIONS", "check_loadable",
+           "parse_module_def", "parse_saved_model", "read_module_def", "read_saved_model"]
 
 MODULE_DEF_FILE = "tfhub_module.pb"
 SAVED_MODEL_FILE = "saved_model.pb"
@@ -79,4 +79,123 @@ def parse_saved_model(data: bytes, *, where: str, lite: bool = False) -> Any:
         raise ModuleFormatError(f"{where} is corrupt: cannot parse it as a SavedModel") from exc
     if not saved_model.meta_graphs:
         raise ModuleFormatError(f"{where} holds no graph variant (no MetaGraphDef)")
+    if not lite:  # readers of the lite messages (diff) look at no collection entry
+        for meta in saved_model.meta_graphs:
+            _check_collections(meta, where)
     return saved_model
+
+
+# Collections whose entries are serialized protos, read when a module is loaded or linted.
+_VARIABLE_COLLECTIONS = ("variables", "trainable_variables", "model_variables",
+                         "local_variables")
+# Collections whose entries name nodes of the graph (``name`` or ``name:0``).
+_NODE_COLLECTIONS = ("table_initializer", "update_ops", "regularization_losses",
+                     "asset_filepaths", "init_op", "local_init_op", "saved_model_main_op",
+                     "legacy_init_op")
+
+
+def _check_collections(meta: Any, path: str) -> None:
+    """Every proto in a known collection parses, and every named node exists.
+
+    Garbage there made loading, linting and the smoke test fail with a protobuf traceback;
+    a node that is not in the graph failed only when the module was instantiated.
+    """
+    from tensorflow.core.framework import variable_pb2
+    from tensorflow.core.protobuf import control_flow_pb2, meta_graph_pb2
+
+    from hubpub.spec.protos import ModuleAttachment
+
+    variant = "{" + ",".join(sorted(meta.meta_info_def.tags)) + "}"
+    proto_of = {**dict.fromkeys(_VARIABLE_COLLECTIONS, variable_pb2.VariableDef),
+                "cond_context": control_flow_pb2.CondContextDef,
+                "while_context": control_flow_pb2.WhileContextDef,
+                ATTACHMENTS_COLLECTION: ModuleAttachment}
+    nodes = {node.name for node in meta.graph_def.node}
+    for key, collection in sorted(meta.collection_def.items()):
+        where = f"{path}: variant {variant}, collection {key!r}"
+        kind = collection.WhichOneof("kind")
+        if key in proto_of and kind == "bytes_list":
+            for index, raw in enumerate(collection.bytes_list.value):
+                try:
+                    proto_of[key].FromString(raw)
+                except DecodeError:
+                    raise ModuleFormatError(f"{where}: entry {index} is not a "
+                                            f"{proto_of[key].DESCRIPTOR.name}") from None
+        elif key == ASSETS_COLLECTION and kind == "any_list":
+            for index, packed in enumerate(collection.any_list.value):
+                try:
+                    if not packed.Unpack(meta_graph_pb2.AssetFileDef()):
+                        raise DecodeError(packed.type_url)
+                except DecodeError:
+                    raise ModuleFormatError(f"{where}: entry {index} is not an "
+                                            f"AssetFileDef") from None
+        elif key in proto_of or key == ASSETS_COLLECTION:
+            raise ModuleFormatError(f"{where}: holds a {kind or 'nothing'} where the format "
+                                    f"has serialized protos")
+        if key in _NODE_COLLECTIONS and kind == "node_list":
+            for name in collection.node_list.value:
+                if name.lstrip("^").split(":")[0] not in nodes:
+                    raise ModuleFormatError(f"{where}: names {name!r}, which is not a node "
+                                            f"of the graph")
+
+
+def _tensor_names(info: Any) -> list[str]:
+    """The graph tensors a signature's TensorInfo names (dense, sparse or composite)."""
+    kind = info.WhichOneof("encoding")
+    if kind == "name":
+        return [info.name]
+    if kind == "coo_sparse":
+        sparse = info.coo_sparse
+        return [sparse.values_tensor_name, sparse.indices_tensor_name,
+                sparse.dense_shape_tensor_name]
+    if kind == "composite_tensor":
+        return [name for part in info.composite_tensor.components for name in _tensor_names(part)]
+    return []
+
+
+def check_loadable(module_dir: str | Path, saved_model: Any) -> None:
+    """What loading the module needs beyond parsing its protos, without running it.
+
+    Every tensor a signature names is in its graph, and a module with variables has a
+    readable checkpoint: ``variables/variables.index`` and at least one data shard. These
+    failed only when the module was instantiated (the smoke test, or a consumer).
+
+    Raises:
+        ModuleFormatError: naming the variant, signature or file.
+    """
+    module_dir = Path(module_dir)
+    has_variables = False
+    for meta in saved_model.meta_graphs:
+        variant = "{" + ",".join(sorted(meta.meta_info_def.tags)) + "}"
+        nodes = {node.name for node in meta.graph_def.node}
+        for signature, definition in sorted(meta.signature_def.items()):
+            for role, infos in (("input", definition.inputs), ("output", definition.outputs)):
+                for key, info in sorted(infos.items()):
+                    for name in _tensor_names(info):
+                        if name.split(":")[0] not in nodes:
+                            raise ModuleFormatError(
+                                f"variant {variant}, signature {signature!r}: {role} {key!r} "
+                                f"names tensor {name!r}, which is not in the graph")
+        collection = meta.collection_def.get("variables")
+        has_variables |= bool(collection is not None and collection.bytes_list.value)
+    if has_variables:
+        _check_checkpoint(module_dir / "variables")
+
+
+def _check_checkpoint(folder: Path) -> None:
+    import tensorflow as tf
+
+    if not folder.is_dir():
+        raise ModuleFormatError(f"{folder} is missing: the graph has variables, and their "
+                                f"values live in variables/variables.index and "
+                                f"variables.data-*")
+    index = folder / "variables.index"
+    if not index.is_file():
+        raise ModuleFormatError(f"{index} is missing: the graph has variables")
+    try:
+        tf.train.list_variables(str(folder / "variables"))
+    except (tf.errors.OpError, ValueError) as exc:
+        reason = getattr(exc, "message", None) or str(exc)
+        raise ModuleFormatError(f"{index} is corrupt: {reason.splitlines()[0]}") from None
+    if not any(folder.glob("variables.data-*")):
+        raise ModuleFormatError(f"{folder} has variables.index but no variables.data-* shard")
