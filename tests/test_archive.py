@@ -117,11 +117,17 @@ def test_reads_from_an_unseekable_stream(tmp_path: Path, dest: Path) -> None:
     assert tree(dest)["variables/variables.index"] == b"index"
 
 
-def test_gnu_tar_archive_with_dot_prefix_extracts(tmp_path: Path, dest: Path) -> None:
+def _module_folder(tmp_path: Path) -> Path:
+    """MODULE_FILES as a folder on disk, to pack with tar or tarfile.add."""
     src = tmp_path / "src"
     for name, data in MODULE_FILES.items():
         (src / name).parent.mkdir(parents=True, exist_ok=True)
         (src / name).write_bytes(data)
+    return src
+
+
+def test_gnu_tar_archive_with_dot_prefix_extracts(tmp_path: Path, dest: Path) -> None:
+    src = _module_folder(tmp_path)
     tarball = tmp_path / "gnu.tar.gz"
     subprocess.run(["tar", "-czf", str(tarball), "-C", str(src), "."], check=True)
     assert any(m.name.startswith("./") for m in list_members(tarball))
@@ -228,10 +234,7 @@ def test_repeated_file_last_copy_wins(tmp_path: Path, dest: Path) -> None:
 
 
 def test_folder_added_then_each_file_again_extracts(tmp_path: Path, dest: Path) -> None:
-    src = tmp_path / "src"
-    for name, data in MODULE_FILES.items():
-        (src / name).parent.mkdir(parents=True, exist_ok=True)
-        (src / name).write_bytes(data)
+    src = _module_folder(tmp_path)
     tarball = tmp_path / "twice.tar.gz"
     with tarfile.open(tarball, "w:gz") as tar:
         tar.add(src, arcname=".")

@@ -436,12 +436,18 @@ def _key(handle: str) -> str:
     return hashlib.sha1(handle.encode("utf8")).hexdigest()
 
 
-def test_module_folder_writable_by_others_is_not_trusted(server: Server,
-                                                         default_cache: Path) -> None:
+def _planted(server: Server, default_cache: Path) -> tuple[str, Path]:
+    """A URL handle, and a fake module in the cache folder it hashes to."""
     server.files["/m/1"] = FIXTURE.read_bytes()
     handle = f"{server.base}/m/1"
     planted = default_cache / _key(handle)
     _plant(planted)
+    return handle, planted
+
+
+def test_module_folder_writable_by_others_is_not_trusted(server: Server,
+                                                         default_cache: Path) -> None:
+    handle, planted = _planted(server, default_cache)
     planted.chmod(0o777)
     assert Path(resolve(handle)) == planted
     assert_half_plus_two(planted)
@@ -480,10 +486,7 @@ needs_root = pytest.mark.skipif(not hasattr(os, "geteuid") or os.geteuid() != 0,
 @needs_root
 def test_module_folder_of_another_user_is_not_trusted(server: Server,
                                                       default_cache: Path) -> None:
-    server.files["/m/1"] = FIXTURE.read_bytes()
-    handle = f"{server.base}/m/1"
-    planted = default_cache / _key(handle)
-    _plant(planted)
+    handle, planted = _planted(server, default_cache)
     os.chown(planted, 65534, 65534)
     assert resolve(handle) == str(planted)
     assert_half_plus_two(planted)

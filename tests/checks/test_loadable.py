@@ -4,13 +4,13 @@ tensors in the graph. Each broken module is half_plus_two with one thing spoiled
 from __future__ import annotations
 
 import shutil
-import tarfile
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 from tensorflow.core.protobuf import saved_model_pb2
 
+from hubpub.archive import safe_extract
 from hubpub.checks.config import LintConfig
 from hubpub.checks.engine import lint_target
 from hubpub.errors import ModuleFormatError
@@ -21,10 +21,8 @@ from tests.fixture_paths import HALF_PLUS_TWO
 
 @pytest.fixture(scope="module")
 def pristine(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    folder = tmp_path_factory.mktemp("loadable") / "half_plus_two"
-    folder.mkdir()
-    with tarfile.open(HALF_PLUS_TWO) as tar:
-        tar.extractall(folder, filter="data")
+    folder = tmp_path_factory.mktemp("loadable")
+    safe_extract(HALF_PLUS_TWO, folder)
     return folder
 
 
