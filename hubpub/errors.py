@@ -94,14 +94,15 @@ class ArchiveError(ModuleFormatError):
     def __init__(self, message: str, *, member: str | None = None) -> None:
         self.member = member
         self.detail = message  # without the member, for reports that show it on its own
-        super().__init__(f"{message} (member {shortened_name(member)!r})" if member else message)
+        super().__init__(f"{message} (member '{shortened_name(member)}')" if member else message)
 
 
 def shortened_name(name: str, keep: int = 200) -> str:
-    """A hostile member name can be megabytes long: messages show its two ends."""
-    if len(name) <= keep:
-        return name
-    return f"{name[: keep // 2]}...{name[-keep // 4:]} ({len(name)} characters)"
+    """A hostile member name made safe to print: at most ``keep`` characters (its two ends,
+    and its length), control characters (NUL, escape sequences, newlines) escaped."""
+    shown = name if len(name) <= keep else f"{name[: keep // 2]}...{name[-keep // 4:]}"
+    shown = "".join(c if c.isprintable() else repr(c)[1:-1] for c in shown)
+    return shown if len(name) <= keep else f"{shown} ({len(name)} characters)"
 
 
 class InputError(HubpubError):

@@ -203,7 +203,8 @@ def test_hostile_member_is_refused_and_named(tmp_path: Path, members: list, refu
         safe_extract(tarball, dest)
 
     assert excinfo.value.member == refused
-    assert repr(shortened_name(refused)) in str(excinfo.value)
+    assert f"'{shortened_name(refused)}'" in str(excinfo.value)
+    assert "\0" not in str(excinfo.value)  # control characters are shown escaped
     assert len(str(excinfo.value)) < 500  # a megabyte-long name is not printed whole
     assert reason in str(excinfo.value)
     assert _outside_state(tmp_path, dest) == before

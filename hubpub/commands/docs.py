@@ -11,14 +11,13 @@ from __future__ import annotations
 
 import argparse
 import difflib
-import json
 import sys
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from hubpub.atomic import write_text_atomically
-from hubpub.errors import HubpubError
+from hubpub.errors import HubpubError, InputError
 
 FORMATS = ("markdown", "tfhub", "kaggle")  # hubpub.docs.render.FORMATS, without importing jinja2
 _MANIFEST_SUFFIXES = (".yaml", ".yml")
@@ -122,11 +121,12 @@ def _from_manifest(path: Path, *, build_dir: Path | None = None
     report_path = output / "build-report.json"
     report = None
     if report_path.is_file():
+        from hubpub.inputs import load_json
+
         try:
-            report = json.loads(report_path.read_text(encoding="utf-8"))
-        except json.JSONDecodeError as exc:
-            raise HubpubError(f"{report_path}:{exc.lineno}:{exc.colno}: not valid JSON "
-                              f"({exc.msg}); rebuild with `hubpub build {path}`") from exc
+            report = load_json(report_path, what="build report")
+        except InputError as exc:
+            raise HubpubError(f"{exc}; rebuild with `hubpub build {path}`") from exc
     facts = tarball_facts(report)
     tarball = output / (facts["name"] if facts else default_handle(meta))
     module_dir = output / tarball.name.removesuffix(".tar.gz")
