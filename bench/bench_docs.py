@@ -12,9 +12,9 @@ import argparse
 import time
 
 from hubpub._tf import tf
-from hubpub.checks.graph import ModuleView
 from hubpub.docs.meta import DocMeta
 from hubpub.docs.render import FORMATS, render_docs, render_summary
+from hubpub.spec.view import ModuleView
 from hubpub.summary import summarize
 
 

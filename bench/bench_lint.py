@@ -53,7 +53,7 @@ _IN_PROCESS = """
 import sys, time
 import hubpub._tf
 from hubpub.checks.config import LintConfig
-from hubpub.checks.engine import lint_target
+from hubpub.commands.lint import lint_target
 start = time.perf_counter()
 lint_target(sys.argv[1], LintConfig())
 print(time.perf_counter() - start)

@@ -48,7 +48,7 @@ from typing import BinaryIO
 
 from isal import igzip, isal_zlib
 
-from hubpub.errors import ArchiveError, HubpubError, ModuleFormatError
+from hubpub.errors import ArchiveError, HubpubError
 
 __all__ = [
     "DEFAULT_MAX_MEMBERS",
@@ -56,7 +56,6 @@ __all__ = [
     "MAX_MEMBERS_ENV",
     "MAX_UNPACKED_BYTES_ENV",
     "Member",
-    "find_module_root",
     "iter_members",
     "list_members",
     "remove_tree",
@@ -604,28 +603,3 @@ def unpacked(tarball: Path | BinaryIO | str, *, max_bytes: int | None = None,
     finally:
         with contextlib.suppress(OSError):
             remove_tree(folder, missing_ok=True)
-
-
-def find_module_root(folder: Path) -> Path:
-    """The folder holding ``tfhub_module.pb``: ``folder`` itself or its single subfolder.
-
-    Tarballs made with ``tar -czf m.tar.gz mymodule/`` keep the module one level down; lint
-    reports that, but can still read the module.
-    """
-    from hubpub.spec.files import MODULE_DEF_FILE, SAVED_MODEL_FILE
-
-    folder = Path(folder)
-    if (folder / MODULE_DEF_FILE).is_file():
-        return folder
-    candidates = sorted(p for p in folder.iterdir()
-                        if p.is_dir() and not p.is_symlink() and (p / MODULE_DEF_FILE).is_file())
-    if len(candidates) == 1:
-        return candidates[0]
-    if len(candidates) > 1:
-        names = ", ".join(p.name for p in candidates)
-        raise ModuleFormatError(f"{folder} holds several modules ({names}); a tarball must "
-                                f"hold one module, with its files at the archive root")
-    hint = (" (it has saved_model.pb: a plain SavedModel, not a TF1 Hub module)"
-            if (folder / SAVED_MODEL_FILE).is_file() else "")
-    raise ModuleFormatError(f"{folder} is not a TF1 Hub format module: no {MODULE_DEF_FILE} "
-                            f"at its root or one folder down{hint}")

@@ -6,48 +6,27 @@ only when every step succeeded, so a failed or interrupted build leaves ``--out`
 
 from __future__ import annotations
 
-import glob
 import json
 import logging
 import os
 import platform
 import shutil
 import tempfile
-import threading
 import time
-from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager, suppress
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from hubpub.errors import CheckFailure, ExportError, HubpubError
+from hubpub.errors import CheckFailure, ExportError
 from hubpub.manifest import Manifest
-from hubpub.publisher import (
-    TIMEOUT_SECONDS,
-    import_callable,
-    publisher_code,
-    time_limit,
-    wrap_publisher_error,
-)
+from hubpub.publisher import TIMEOUT_SECONDS, time_limit
+from hubpub.target import Progress, build_spec, export_weights, load_recipe, module_view
 
-__all__ = ["BuildResult", "Recipe", "build", "build_spec", "load_recipe"]
+__all__ = ["BuildResult", "build", "run_checks"]
 
 log = logging.getLogger(__name__)
-
-# progress(step, done, total): the CLI shows it; None for library callers.
-Progress = Callable[[str, int | None, int | None], None]
-
-
-@dataclass
-class Recipe:
-    """What a weight source needs from a built-in recipe or from the manifest."""
-
-    module_fn: Callable[..., Any]
-    tags_and_args: list[tuple[set[str], dict[str, Any]]]
-    init_fn: Callable[[Any, Any], None] | None = None
-    values: Callable[[], Mapping[str, Any]] | None = None  # variable name -> array
-    close: Callable[[], None] = lambda: None  # frees the recipe's memory and temp files
 
 
 @dataclass
@@ -60,80 +39,6 @@ class BuildResult:
     findings: list[Any] = field(default_factory=list)
 
 
-def load_recipe(manifest: Manifest, progress: Progress | None = None) -> Recipe:
-    """The module_fn, its variants' arguments and an optional init_fn, from the manifest."""
-    if manifest.recipe is not None:
-        from hubpub.recipes import get_recipe
-
-        recipe = get_recipe(manifest.recipe, manifest.folder, manifest.variants,
-                            progress=(lambda done, total: progress("parse", done, total))
-                            if progress else None, manifest=manifest)
-        return Recipe(recipe.module_fn, recipe.tags_and_args, values=recipe.variable_values,
-                      close=recipe.close)
-    module_fn = import_callable(manifest.module_fn, manifest.folder, what="module_fn")
-    assets = {name: str(path) for name, path in manifest.assets.items()}
-    tags_and_args = [(set(v.tags), {**assets, **v.args}) for v in manifest.variants]
-    init_fn = None
-    if manifest.weights.source == "hook":
-        init_fn = import_callable(manifest.weights.hook, manifest.folder, what="weights.hook")
-    return Recipe(module_fn, tags_and_args, init_fn)
-
-
-def build_spec(manifest: Manifest, recipe: Recipe | None = None) -> Any:
-    """Run the publisher's module_fn for every variant; errors point at the publisher's line."""
-    from hubpub.spec.authoring import create_module_spec
-
-    recipe = recipe or load_recipe(manifest)
-    try:
-        with publisher_code("module_fn", _source(manifest.module_fn, manifest)):
-            # A fixed seed: building the same inputs twice gives byte-identical modules.
-            return create_module_spec(recipe.module_fn, recipe.tags_and_args, random_seed=0)
-    except HubpubError:
-        raise
-    except Exception as exc:  # publisher code failed: report its own file and line
-        raise wrap_publisher_error(exc, "module_fn raised") from exc
-
-
-def _source(ref: str | None, manifest: Manifest) -> str | None:
-    """The file (or module name) of a ``file.py:fn`` reference, for error messages."""
-    if ref is None:
-        return None
-    from hubpub.manifest import split_callable
-
-    return str(split_callable(ref, manifest.folder)[0])
-
-
-def module_view(manifest: Manifest, spec: Any, *, path: str | None = None) -> Any:
-    """The read-only view the checks and docs work on, with the manifest's context."""
-    from hubpub.checks.graph import ModuleView
-
-    return ModuleView.from_saved_model(
-        spec.saved_model, source_lines=spec.source_lines, path=path or str(manifest.path),
-        metadata=manifest.metadata, claims=_claims(manifest),
-        checkpoint_path=_checkpoint_for_checks(manifest),
-        training_sources=manifest.training_sources,
-        manifest_lines=manifest.lines)
-
-
-def _claims(manifest: Manifest) -> dict[str, Any]:
-    return {name: (str(claim["schema"]) if isinstance(claim, dict) else claim)
-            for name, claim in manifest.signatures.items()}
-
-
-def _checkpoint_for_checks(manifest: Manifest) -> str | None:
-    weights = manifest.weights
-    if weights.source == "checkpoint":
-        return str(weights.checkpoint)
-    if weights.source == "training_dir":
-        from hubpub.spec.export import latest_checkpoint
-
-        try:
-            return latest_checkpoint(weights.training_dir)
-        except HubpubError:
-            return None
-    return None
-
-
 def run_checks(manifest: Manifest, view: Any) -> list[Any]:
     from hubpub.checks.baseline import filter_new, load_baseline
     from hubpub.checks.config import config_from_manifest
@@ -144,80 +49,6 @@ def run_checks(manifest: Manifest, view: Any) -> list[Any]:
     if config.baseline is not None:
         findings = filter_new(findings, load_baseline(config.baseline))
     return findings
-
-
-def _name_transform(manifest: Manifest) -> Callable[[str], str] | None:
-    weights = manifest.weights
-    if not weights.variable_map and not weights.scope:
-        return None
-    scope = (weights.scope.rstrip("/") + "/") if weights.scope else ""
-
-    def transform(name: str) -> str:
-        return weights.variable_map.get(name, scope + name)
-
-    return transform
-
-
-def export_weights(manifest: Manifest, spec: Any, recipe: Recipe, target: Path, *,
-                   progress: Callable[[int, int | None], None] | None = None) -> None:
-    """Create the variables, fill them from the declared source, export the module.
-
-    ``progress(checkpoint_bytes_written, expected_bytes or None)`` is called while it writes.
-    """
-    from hubpub.spec.export import export_spec, latest_checkpoint
-
-    weights = manifest.weights
-    checkpoint = None
-    if weights.source == "checkpoint":
-        checkpoint = str(weights.checkpoint)
-    elif weights.source == "training_dir":
-        checkpoint = latest_checkpoint(weights.training_dir)
-    init_fn = recipe.init_fn
-    if init_fn is not None and manifest.recipe is None:
-        hook = init_fn
-
-        def init_fn(module: Any, session: Any) -> None:
-            try:
-                with publisher_code("weights hook", _source(weights.hook, manifest)):
-                    hook(module, session)
-            except HubpubError:
-                raise
-            except Exception as exc:  # publisher hook failed
-                raise wrap_publisher_error(exc, "weights hook raised") from exc
-
-    values = recipe.values() if recipe.values else None
-    expected = sum(v.nbytes for v in values.values()) if values else None
-    with _watch_checkpoint(target, expected, progress):
-        export_spec(spec, target, checkpoint_path=checkpoint,
-                    name_transform_fn=_name_transform(manifest), init_fn=init_fn,
-                    values=values)
-
-
-@contextmanager
-def _watch_checkpoint(target: Path, expected: int | None,
-                      progress: Callable[[int, int | None], None] | None) -> Iterator[None]:
-    """Report the size of the checkpoint being written (in the export's temporary folder)."""
-    if progress is None:
-        yield
-        return
-    stop = threading.Event()
-
-    def watch() -> None:
-        pattern = f".{glob.escape(target.name)}.*.tmp/variables/variables.data-*"
-        while not stop.wait(0.2):
-            written = 0
-            for path in target.parent.glob(pattern):
-                with suppress(OSError):  # renamed into place meanwhile
-                    written += path.stat().st_size
-            progress(written, expected)
-
-    watcher = threading.Thread(target=watch, name="hubpub-export-progress", daemon=True)
-    watcher.start()
-    try:
-        yield
-    finally:
-        stop.set()
-        watcher.join()
 
 
 @contextmanager

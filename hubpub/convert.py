@@ -32,8 +32,9 @@ from typing import Any
 
 from hubpub._tf import tf
 from hubpub.errors import ConvertError, ExportError
-from hubpub.module import _import_meta_graph, _keep_collections, as_state_placeholder
+from hubpub.module import as_state_placeholder
 from hubpub.spec.files import ASSETS_COLLECTION, read_module_def, read_saved_model
+from hubpub.spec.instance import import_meta_graph, keep_collections
 from hubpub.spec.module_spec import ModuleSpec, is_state_op
 
 __all__ = ["METADATA_FILE", "ConvertResult", "convert_module", "tf2_metadata"]
@@ -198,8 +199,8 @@ def _import_variant(graph: Any, meta: Any, state: Mapping[str, Any], scope: str,
     """Import one variant's graph with its state nodes fed from ``state``."""
     meta = copy.deepcopy(meta)
     input_map = _fed_from_state(meta, state)
-    _keep_collections(meta, collections)
-    _import_meta_graph(meta, input_map=input_map, import_scope=scope)
+    keep_collections(meta, collections)
+    import_meta_graph(meta, input_map=input_map, import_scope=scope)
     variant = _Variant()
     for name, sig in meta.signature_def.items():
         variant.inputs[name] = _signature_tensors(graph, sig.inputs, scope, where)

@@ -10,43 +10,26 @@ import contextlib
 import copy
 import os
 from collections.abc import Iterable, Iterator
-from pathlib import Path
 from typing import Any
 
 from hubpub import function_graphs
 from hubpub._tf import tf
-from hubpub.errors import ExportError, SpecError
+from hubpub.errors import SpecError
+from hubpub.spec.instance import (
+    ModuleInstance,
+    import_meta_graph,
+    keep_collections,
+    prefix_shared_names,
+    require_graph_mode,
+)
 from hubpub.spec.loading import load_module_spec
-from hubpub.spec.module_spec import ModuleSpec, is_state_op
+from hubpub.spec.module_spec import ModuleSpec
 from hubpub.spec.tensor_info import ParsedTensorInfo, convert_inputs, tensor_names
 
 __all__ = ["Module", "eval_function_for_module", "load"]
 
 _GK = tf.compat.v1.GraphKeys
-_STATE_COLLECTIONS = (_GK.GLOBAL_VARIABLES, _GK.MODEL_VARIABLES, _GK.TABLE_INITIALIZERS,
-                      _GK.ASSET_FILEPATHS, _GK.COND_CONTEXT, _GK.WHILE_CONTEXT)
-_TRAINABLE_STATE_COLLECTIONS = (_GK.TRAINABLE_VARIABLES, _GK.REGULARIZATION_LOSSES)
 _APPLY_COLLECTIONS = (_GK.ASSET_FILEPATHS, _GK.COND_CONTEXT, _GK.WHILE_CONTEXT)
-
-
-def _import_meta_graph(meta: Any, *, input_map: dict, import_scope: str) -> None:
-    from tensorflow.python.framework import meta_graph
-
-    meta_graph.import_scoped_meta_graph(meta, input_map=input_map, import_scope=import_scope)
-
-
-def _keep_collections(meta: Any, keep: Iterable[str]) -> None:
-    keep = set(keep)
-    for key in list(meta.collection_def):
-        if key not in keep:
-            del meta.collection_def[key]
-
-
-def _prefix_shared_names(meta: Any, prefix: str) -> None:
-    """Give each instance its own resources: ``shared_name`` is per Session, not per scope."""
-    for node in meta.graph_def.node:
-        if "shared_name" in node.attr and node.attr["shared_name"].s:
-            node.attr["shared_name"].s = f"{prefix}/".encode() + node.attr["shared_name"].s
 
 
 def as_state_placeholder(node: Any) -> None:
@@ -60,96 +43,22 @@ def as_state_placeholder(node: Any) -> None:
     node.ClearField("input")
 
 
-class Module:
-    """A module instantiated in the current graph (``hub.Module`` semantics)."""
+class Module(ModuleInstance):
+    """A module instantiated in the current graph (``hub.Module`` semantics).
+
+    The state (variables, tables) and its export come from ``ModuleInstance``; this adds
+    applying the signatures.
+    """
 
     def __init__(self, spec: ModuleSpec | str | os.PathLike, trainable: bool = False,
                  name: str = "module", tags: Iterable[str] | None = None) -> None:
-        if tf.executing_eagerly():
-            raise SpecError("hub.Module works in graph mode only: create it inside "
-                            "`with tf.Graph().as_default():` (or after "
-                            "tf.compat.v1.disable_eager_execution()). In TF2 code use "
-                            "hubpub.load(handle) instead.")
-        self._graph = tf.compat.v1.get_default_graph()
+        require_graph_mode()
         if isinstance(spec, (str, os.PathLike)):
             spec = load_module_spec(spec)
         if not isinstance(spec, ModuleSpec):
             raise SpecError(f"Unknown spec type: {type(spec).__name__}; pass a ModuleSpec or a "
                             "handle (module directory, tarball or URL)")
-        self._spec = spec
-        self._trainable = bool(trainable)
-        self._tags = frozenset([tags] if isinstance(tags, str) else (tags or ()))
-        if not spec.has_variant(self._tags):
-            raise SpecError(f"No such graph variant: tags={sorted(self._tags) or None}. "
-                            f"The module has {[sorted(t) for t in spec.get_tags()]}")
-        self._meta = spec.meta_graph(self._tags)
-        # State never depends on the caller's control dependencies; inside a function graph
-        # it goes where its initializers will run (see hubpub.function_graphs).
-        outside = function_graphs.state_goes_outside(self._graph)
-        with tf.init_scope() if outside else tf.control_dependencies(None):
-            if tf.executing_eagerly():
-                raise SpecError("hub.Module inside a tf.function needs a TF1 graph around it "
-                                "to hold its variables; in TF2 code use hubpub.load(handle), "
-                                "or build the module inside tf.compat.v1.wrap_function.")
-            self._state_graph = tf.compat.v1.get_default_graph()
-            self._init_state(name)
-
-    # --- construction -------------------------------------------------------------------
-    def _init_state(self, name: str) -> None:
-        graph = self._state_graph
-        with tf.compat.v1.variable_scope(None, default_name=name,
-                                         auxiliary_name_scope=False) as scope:
-            self._scope = scope.name
-        self._name = self._scope.rsplit("/", 1)[-1]
-        parent = self._scope.rsplit("/", 1)[0] + "/" if "/" in self._scope else ""
-        # unique_name() is relative to the current name scope: ask from the scope's parent.
-        with graph.name_scope(parent or None):
-            free = graph.unique_name(self._name, mark_as_used=False)
-        if free != self._scope:
-            raise RuntimeError(f"variable_scope {self._scope}/ was unused but the corresponding "
-                               "name_scope was already taken.")
-        with graph.name_scope(parent or None):
-            self._state_map = self._import_state()
-        self._variable_map = self._build_variable_map()
-        if self._spec.checkpoint_path and self._variable_map:
-            tf.compat.v1.train.init_from_checkpoint(self._spec.checkpoint_path,
-                                                    self._variable_map)
-        self._saver = (tf.compat.v1.train.Saver(self._variable_map, sharded=True,
-                                                write_version=tf.compat.v1.train.SaverDef.V2)
-                       if self._variable_map else None)
-
-    def _import_state(self) -> dict[str, tf.Tensor]:
-        meta = copy.deepcopy(self._meta)
-        keep = _STATE_COLLECTIONS + (_TRAINABLE_STATE_COLLECTIONS if self._trainable else ())
-        _keep_collections(meta, keep)
-        _prefix_shared_names(meta, self._scope)
-        _import_meta_graph(meta, input_map={}, import_scope=self._name)
-        state = {}
-        for node in self._meta.graph_def.node:
-            if is_state_op(node):
-                state[f"{node.name}:0"] = self._state_graph.get_tensor_by_name(
-                    f"{self._scope}/{node.name}:0")
-        return state
-
-    def _build_variable_map(self) -> dict[str, Any]:
-        prefix = self._scope + "/"
-        plain: dict[str, Any] = {}
-        parts: dict[str, list] = {}
-        for var in self._state_graph.get_collection(_GK.GLOBAL_VARIABLES):
-            if not var.op.name.startswith(prefix):
-                continue
-            info = getattr(var, "_save_slice_info", None)
-            if info is not None:
-                parts.setdefault(info.full_name[len(prefix):]
-                                 if info.full_name.startswith(prefix) else info.full_name,
-                                 []).append(var)
-            else:
-                plain[var.op.name[len(prefix):]] = var
-        for key, variables in parts.items():
-            if key in plain:
-                raise RuntimeError(f"Variable name {key!r} is used both plain and partitioned")
-            plain[key] = sorted(variables, key=lambda v: list(v._save_slice_info.var_offset))
-        return dict(sorted(plain.items()))
+        super().__init__(spec, trainable=trainable, name=name, tags=tags)
 
     # --- application --------------------------------------------------------------------
     def __call__(self, inputs: Any = None, _sentinel: Any = None, signature: str | None = None,
@@ -187,7 +96,7 @@ class Module:
         feed_map.update(infeed)
         meta = copy.deepcopy(self._meta)
         keep = _APPLY_COLLECTIONS + ((_GK.UPDATE_OPS,) if self._trainable else ())
-        _keep_collections(meta, keep)
+        keep_collections(meta, keep)
         if graph.building_function:
             # A function runs every stateful op it holds: import only what the outputs need.
             kept = function_graphs.prune_to_outputs(
@@ -197,9 +106,9 @@ class Module:
         for node in meta.graph_def.node:
             if f"{node.name}:0" in self._state_map and f"{node.name}:0" in feed_map:
                 as_state_placeholder(node)
-        _prefix_shared_names(meta, apply_scope)
+        prefix_shared_names(meta, apply_scope)
         first_new_op = len(graph.get_operations())
-        _import_meta_graph(meta, input_map=feed_map, import_scope=scope_name)
+        import_meta_graph(meta, input_map=feed_map, import_scope=scope_name)
         self._rewrite_colocation(graph, apply_scope, feed_map, first_new_op)
         outputs = {}
         for key, info in sig.outputs.items():
@@ -272,41 +181,6 @@ class Module:
 
     def get_attached_message(self, key: str, message_type: type, required: bool = False) -> Any:
         return self._spec.get_attached_message(key, message_type, self._tags, required)
-
-    @property
-    def variable_map(self) -> dict[str, Any]:
-        """Checkpoint key -> variable (a list of parts for a partitioned variable)."""
-        return self._variable_map
-
-    @property
-    def variables(self) -> list[Any]:
-        out = []
-        for _, value in sorted(self._variable_map.items()):
-            out.extend(value if isinstance(value, list) else [value])
-        return out
-
-    @property
-    def spec(self) -> ModuleSpec:
-        return self._spec
-
-    def export(self, path: str | Path, session: Any) -> Path:
-        """Write the spec with this session's current values of this instance's variables."""
-        from hubpub.spec.export import write_module
-
-        if session.graph is not self._state_graph:
-            raise RuntimeError("The session's graph must be the graph that holds the Module's "
-                               "variables (where it was instantiated).")
-        saver = self._saver
-
-        def write_variables(prefix: str) -> None:
-            try:
-                saver.save(session, prefix, write_meta_graph=False, write_state=False)
-            except tf.errors.FailedPreconditionError as exc:
-                raise ExportError("cannot export: a variable is not initialized in this "
-                                  f"session ({exc.message.splitlines()[0]})") from exc
-
-        return write_module(self._spec.saved_model, path,
-                            write_variables=write_variables if saver else None)
 
 
 def _components(value: Any, info: Any) -> list[tf.Tensor]:

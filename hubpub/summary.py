@@ -58,9 +58,9 @@ import posixpath
 from collections.abc import Mapping
 from typing import Any
 
-from hubpub.checks.graph import ModuleView, TensorView, VariantView, node_name
 from hubpub.spec.files import ATTACHMENTS_COLLECTION
 from hubpub.spec.protos import ImageModuleInfo, ModuleAttachment
+from hubpub.spec.view import ModuleView, TensorView, VariantView, node_name
 
 __all__ = ["summarize"]
 

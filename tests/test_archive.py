@@ -17,12 +17,12 @@ import pytest
 from hubpub import archive
 from hubpub.archive import (
     Member,
-    find_module_root,
     list_members,
     safe_extract,
     unpacked,
 )
 from hubpub.errors import ArchiveError, HubpubError, ModuleFormatError, shortened_name
+from hubpub.spec.files import find_module_root
 from tests.fixture_paths import HALF_PLUS_TWO
 
 FIXTURE = HALF_PLUS_TWO

@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 
 from hubpub._tf import tf
-from hubpub.checks.graph import ModuleView
 from hubpub.errors import ModuleFormatError
 from hubpub.spec import lite
 from hubpub.spec.checkpoint_index import parse_checkpoint_index, read_checkpoint_index
+from hubpub.spec.view import ModuleView
 
 v1 = tf.compat.v1
 

@@ -2,8 +2,8 @@
 
 Rules only say what they saw (``Hit``); the engine stamps each hit with the rule's code and
 its configured severity, then applies the manifest's suppressions. Policy therefore lives in
-one place and a rule cannot get it wrong. No TensorFlow import here: the view is built by the
-caller (``hubpub.checks.target``).
+one place and a rule cannot get it wrong. No TensorFlow import here: the engine takes a view,
+which the caller gets from ``hubpub.target``.
 """
 
 from __future__ import annotations
@@ -12,18 +12,18 @@ import logging
 from collections.abc import Sequence
 from dataclasses import replace
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from hubpub.checks import rules as registry
 from hubpub.checks.config import LOAD_FAILURE, UNUSED_SUPPRESSION, LintConfig
 from hubpub.checks.findings import Finding, Location, Severity
-from hubpub.errors import HubpubError, ModuleFormatError, PublisherCodeError, SpecError
+from hubpub.errors import HubpubError
 
 if TYPE_CHECKING:
-    from hubpub.checks.graph import ModuleView
+    from hubpub.spec.view import ModuleView
 
-__all__ = ["EXECUTION_GATE", "apply_suppressions", "execution_blockers", "lint_target",
-           "load_failure", "refusal", "run_checks"]
+__all__ = ["EXECUTION_GATE", "apply_suppressions", "execution_blockers", "load_failure",
+           "refusal", "run_checks"]
 
 LOG = logging.getLogger(__name__)
 
@@ -117,19 +117,3 @@ def load_failure(error: HubpubError, target: str) -> Finding:
     location = Location(path=target, source=source if line else None, line=line,
                         member=member)
     return Finding(LOAD_FAILURE, Severity.ERROR, message, location)
-
-
-def lint_target(target: str, config: LintConfig, *, manifest: Any = None) -> list[Finding]:
-    """Load TARGET and run the checks; a target that cannot be loaded gives HUB000.
-
-    HandleError (TARGET does not exist) and ManifestError (a malformed manifest) propagate:
-    those are input errors (exit 2), not findings about a module.
-    """
-    from hubpub.checks.target import load_view
-
-    try:
-        view = load_view(target, manifest=manifest)
-    except (ModuleFormatError, PublisherCodeError, SpecError) as exc:
-        LOG.debug("%s could not be loaded: %s", target, exc)
-        return [load_failure(exc, target)]
-    return run_checks(view, config)

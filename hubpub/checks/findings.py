@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import enum
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import Any, NamedTuple
 
-from hubpub.errors import shortened_name
+from hubpub.spec.view import Location
 
 __all__ = ["Finding", "Hit", "Location", "Severity"]
 
@@ -26,39 +26,6 @@ class Severity(enum.IntEnum):
             return cls[text.upper()]
         except KeyError:
             raise ValueError(f"unknown severity {text!r}: use 'warning' or 'error'") from None
-
-
-@dataclass(frozen=True)
-class Location:
-    """Where a finding points; fill in what is known."""
-
-    path: str | None = None  # manifest, module directory or tarball
-    line: int | None = None  # manifest line, or the publisher's source line
-    column: int | None = None
-    source: str | None = None  # publisher source file, when line refers to it
-    variant: tuple[str, ...] | None = None  # sorted tags; () is the default variant
-    signature: str | None = None
-    node: str | None = None
-    member: str | None = None  # tarball member
-
-    def to_json(self) -> dict[str, Any]:
-        out = {k: v for k, v in asdict(self).items() if v is not None}
-        if "variant" in out:
-            out["variant"] = list(out["variant"])
-        return out
-
-    def describe(self) -> str:
-        """A short human description: variant, signature, node, member."""
-        parts = []
-        if self.variant is not None:
-            parts.append("variant " + (("{" + ",".join(self.variant) + "}") if self.variant else "{}"))
-        if self.signature is not None:
-            parts.append(f"signature '{self.signature}'")
-        if self.node is not None:
-            parts.append(f"node '{self.node}'")
-        if self.member is not None:
-            parts.append(f"member '{shortened_name(self.member)}'")
-        return ", ".join(parts)
 
 
 class Hit(NamedTuple):

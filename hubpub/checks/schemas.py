@@ -29,7 +29,7 @@ from hubpub.spec.files import ATTACHMENTS_COLLECTION
 from hubpub.spec.protos import ImageModuleInfo, ModuleAttachment
 
 if TYPE_CHECKING:
-    from hubpub.checks.graph import SignatureView, VariantView
+    from hubpub.spec.view import SignatureView, VariantView
 
 __all__ = [
     "BUILTIN_SCHEMAS",

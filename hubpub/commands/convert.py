@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -40,8 +39,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from hubpub.checks.config import LintConfig, config_from_manifest, with_overrides
-    from hubpub.checks.target import is_manifest
     from hubpub.errors import ExportError
+    from hubpub.target import is_manifest
 
     if args.out.exists():
         raise ExportError(f"{args.out} already exists; choose a new OUT directory")
@@ -65,10 +64,10 @@ def run(args: argparse.Namespace) -> int:
 
 def _convert(module_dir: Path, args: argparse.Namespace, config: Any) -> Any:
     """Refuse modules hubpub does not run, convert, then smoke-test the export."""
-    from hubpub.checks.target import load_view
     from hubpub.convert import convert_module
     from hubpub.errors import CheckFailure
     from hubpub.smoke import start_smoke_test
+    from hubpub.target import load_view
 
     _refuse_unsafe(load_view(str(module_dir)), config)
     result = convert_module(module_dir, args.out, source=args.source)
@@ -93,20 +92,8 @@ def _refuse_unsafe(view: Any, config: Any) -> None:
 def _module_directory(source: str, manifest: Any, config: Any) -> Iterator[Path]:
     """A TF1 module directory for SOURCE; a manifest's module is exported to a temp folder
     (after the same execution gate as ``hubpub build``)."""
-    from hubpub.commands.validate import _module_dir
+    from hubpub.target import module_directory
 
-    if manifest is None:
-        with _module_dir(source) as folder:
-            yield folder
-        return
-    from hubpub.build import build_spec, export_weights, load_recipe, module_view
-
-    with tempfile.TemporaryDirectory(prefix="hubpub-convert-") as tmp:
-        recipe = load_recipe(manifest)
-        try:
-            spec = build_spec(manifest, recipe)
-            _refuse_unsafe(module_view(manifest, spec), config)
-            export_weights(manifest, spec, recipe, Path(tmp) / "module")
-        finally:
-            recipe.close()
-        yield Path(tmp) / "module"
+    with module_directory(source, manifest=manifest,
+                          before_export=lambda view: _refuse_unsafe(view, config)) as folder:
+        yield folder

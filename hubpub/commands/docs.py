@@ -14,10 +14,13 @@ import difflib
 import sys
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from hubpub.atomic import write_text_atomically
 from hubpub.errors import HubpubError, InputError
+
+if TYPE_CHECKING:
+    from hubpub.manifest import Manifest
 
 FORMATS = ("markdown", "tfhub", "kaggle")  # hubpub.docs.render.FORMATS, without importing jinja2
 _MANIFEST_SUFFIXES = (".yaml", ".yml")
@@ -80,7 +83,7 @@ def run(args: argparse.Namespace) -> int:
         if out is None and docs_out is not None:
             out = docs_out
     else:
-        summary = _summary_of_module(args.target)
+        summary = _summary_of(args.target)
         meta = DocMeta(**identity_flags).updated(**flags)
         report, default_usage = None, args.target
     if args.check and out is None:
@@ -131,48 +134,23 @@ def _from_manifest(path: Path, *, build_dir: Path | None = None
     tarball = output / (facts["name"] if facts else default_handle(meta))
     module_dir = output / tarball.name.removesuffix(".tar.gz")
     if (module_dir / "saved_model.pb").is_file():
-        summary = _summary_of_directory(module_dir, str(module_dir))
+        summary = _summary_of(str(module_dir))
     elif tarball.is_file():
-        summary = _summary_of_tarball(tarball)
+        summary = _summary_of(str(tarball))
     else:
-        summary = _summary_of_spec(manifest)
+        summary = _summary_of(str(manifest.path), manifest=manifest)
     docs_out = (manifest.docs or {}).get("out")
     if docs_out is not None:
         docs_out = Path(manifest.path).parent / docs_out
     return summary, meta, report, meta.asset_path or default_handle(meta), docs_out
 
 
-def _summary_of_spec(manifest: Any) -> dict[str, Any]:
-    from hubpub.build import build_spec, module_view
+def _summary_of(target: str, *, manifest: Manifest | None = None) -> dict[str, Any]:
+    """The summary of any target; a manifest's spec is built in memory (runs its module_fn)."""
     from hubpub.summary import summarize
+    from hubpub.target import load_view
 
-    return summarize(module_view(manifest, build_spec(manifest)))
-
-
-def _summary_of_directory(module_dir: Path, label: str) -> dict[str, Any]:
-    from hubpub.checks.graph import ModuleView
-    from hubpub.spec.files import read_saved_model
-    from hubpub.summary import summarize
-
-    return summarize(ModuleView.from_saved_model(read_saved_model(module_dir), path=label))
-
-
-def _summary_of_tarball(tarball: Path) -> dict[str, Any]:
-    from hubpub.archive import find_module_root, unpacked
-
-    with unpacked(tarball) as folder:
-        return _summary_of_directory(find_module_root(folder), str(tarball))
-
-
-def _summary_of_module(target: str) -> dict[str, Any]:
-    path = Path(target)
-    if path.is_dir():
-        return _summary_of_directory(path, target)
-    if path.is_file() and target.endswith((".tar.gz", ".tgz")):
-        return _summary_of_tarball(path)
-    from hubpub.resolver import resolve
-
-    return _summary_of_directory(Path(resolve(target)), target)
+    return summarize(load_view(target, manifest=manifest))
 
 
 # --- output ----------------------------------------------------------------------------------

@@ -12,16 +12,23 @@ is reported as finding HUB000, in the chosen format, and exits 1.
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from hubpub.atomic import write_text_atomically
 from hubpub.checks.findings import Finding, Severity
 
-__all__ = ["exit_code_for", "register", "run"]
+if TYPE_CHECKING:
+    from hubpub.checks.config import LintConfig
+    from hubpub.manifest import Manifest
+
+__all__ = ["exit_code_for", "lint_target", "register", "run"]
+
+LOG = logging.getLogger(__name__)
 
 FORMATS = ("text", "json", "sarif", "github")
 
@@ -114,11 +121,10 @@ def lint(args: argparse.Namespace, *,
     findings (validate's smoke test)."""
     from hubpub.checks.baseline import filter_new, load_baseline, write_baseline
     from hubpub.checks.config import LintConfig, config_from_manifest, with_overrides
-    from hubpub.checks.engine import lint_target
-    from hubpub.checks.target import is_manifest
     from hubpub.publisher import time_limit
     from hubpub.reporters import REPORTERS
     from hubpub.reporters.text import summary_counts
+    from hubpub.target import is_manifest
 
     # Every manifest, flag and baseline is checked before anything is linted: a configuration
     # error exits 2 without importing TensorFlow or running any publisher code.
@@ -166,3 +172,22 @@ def lint(args: argparse.Namespace, *,
               f"({counts['suppressed']} suppressed); {args.format} report in {args.output}",
               file=sys.stderr)
     return exit_code_for(findings, Severity.parse(args.fail_on))
+
+
+def lint_target(target: str, config: LintConfig, *, manifest: Manifest | None = None
+                ) -> list[Finding]:
+    """Load TARGET and run the checks; a target that cannot be loaded gives HUB000.
+
+    HandleError (TARGET does not exist) and ManifestError (a malformed manifest) propagate:
+    those are input errors (exit 2), not findings about a module.
+    """
+    from hubpub.checks.engine import load_failure, run_checks
+    from hubpub.errors import ModuleFormatError, PublisherCodeError, SpecError
+    from hubpub.target import load_view
+
+    try:
+        view = load_view(target, manifest=manifest)
+    except (ModuleFormatError, PublisherCodeError, SpecError) as exc:
+        LOG.debug("%s could not be loaded: %s", target, exc)
+        return [load_failure(exc, target)]
+    return run_checks(view, config)

@@ -7,10 +7,6 @@ The smoke test loads the module in a fresh process with ``hubpub.Module`` and wi
 from __future__ import annotations
 
 import argparse
-import contextlib
-import urllib.parse
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 from hubpub.commands.lint import add_report_arguments, lint
@@ -31,7 +27,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from hubpub.checks.target import is_manifest
+    from hubpub.target import is_manifest
 
     for target in args.targets:
         if is_manifest(target):
@@ -40,32 +36,16 @@ def run(args: argparse.Namespace) -> int:
     return lint(args, extra=_smoke_findings)
 
 
-@contextlib.contextmanager
-def _module_dir(target: str) -> Iterator[Path]:
-    """A directory holding the module: the target itself, an unpacked copy, or the cache."""
-    if urllib.parse.urlsplit(target).scheme.lower() in ("file", "http", "https"):
-        from hubpub.resolver import resolve
-
-        yield Path(resolve(target))
-    elif Path(target).is_dir():
-        yield Path(target)
-    else:
-        from hubpub.archive import find_module_root, unpacked
-
-        with unpacked(Path(target)) as folder:
-            yield find_module_root(folder)
-
-
 def _smoke_findings(target: str, manifest: Any, config: Any, timeout: float) -> list:
     """HUB501 for each smoke-test problem; the test is refused when the module has ops hubpub
     does not run (``execution_blockers``), whatever the lint configuration reports."""
     from hubpub.checks.engine import execution_blockers, refusal
     from hubpub.checks.findings import Finding, Location, Severity
     from hubpub.checks.rules import hub501_smoke_test
-    from hubpub.checks.target import load_view
     from hubpub.smoke import start_smoke_test
+    from hubpub.target import load_view, module_directory
 
-    with _module_dir(target) as folder:
+    with module_directory(target) as folder:
         blockers = execution_blockers(load_view(str(folder)), config)
         if blockers:
             problems = [refusal(blockers, "smoke test")]

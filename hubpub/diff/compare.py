@@ -19,10 +19,10 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from hubpub.checks.graph import TensorView, VariableView, VariantView
 from hubpub.diff.side import Side, same_bytes
 from hubpub.spec.files import ATTACHMENTS_COLLECTION, IMAGE_MODULE_INFO_KEY, SAVED_MODEL_FILE
 from hubpub.spec.protos import ImageModuleInfo, ModuleAttachment
+from hubpub.spec.view import TensorView, VariableView, VariantView
 
 __all__ = ["Change", "compare"]
 

@@ -11,8 +11,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from hubpub.checks.graph import VariantView
 from hubpub.diff.side import Side
+from hubpub.spec.view import VariantView
 
 __all__ = ["checkpoint_differences", "graph_differences"]
 

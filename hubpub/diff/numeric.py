@@ -34,16 +34,16 @@ def _directory(side: Side) -> Iterator[Path]:
     if side.directory is not None:
         yield side.directory
         return
-    from hubpub.archive import find_module_root, unpacked
+    from hubpub.target import module_directory
 
-    with unpacked(Path(side.shown)) as folder:
-        yield find_module_root(folder)
+    with module_directory(side.shown) as folder:  # a tarball, unpacked
+        yield folder
 
 
 def _refuse_unsafe(folder: Path, shown: str) -> None:
     from hubpub.checks.config import LintConfig
     from hubpub.checks.engine import execution_blockers, refusal
-    from hubpub.checks.target import load_view
+    from hubpub.target import load_view
 
     blockers = execution_blockers(load_view(str(folder)), LintConfig())
     if blockers:

@@ -12,15 +12,12 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
-import shutil
-import tempfile
 import urllib.parse
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from hubpub.checks.graph import ModuleView
 from hubpub.errors import HandleError, ModuleFormatError
 from hubpub.spec.checkpoint_index import CheckpointIndex, parse_checkpoint_index
 from hubpub.spec.files import (
@@ -29,6 +26,7 @@ from hubpub.spec.files import (
     parse_module_def,
     parse_saved_model,
 )
+from hubpub.spec.view import ModuleView
 
 __all__ = ["FileRecord", "Side", "open_side", "read_directory", "read_tarball", "same_bytes"]
 
@@ -106,7 +104,7 @@ def read_directory(folder: Path, *, shown: str, **kwargs: Any) -> Side:
     """A module directory (files at its root)."""
     folder = Path(folder)
     if not (folder / MODULE_DEF_FILE).is_file():
-        from hubpub.archive import find_module_root
+        from hubpub.spec.files import find_module_root
 
         folder = find_module_root(folder)  # says what is wrong when it is not a module
     files: dict[str, FileRecord] = {}
@@ -176,8 +174,8 @@ def open_side(target: str) -> Iterator[Side]:
         ManifestError, PublisherCodeError: a manifest target is broken.
         ModuleFormatError / ArchiveError: the module or tarball is corrupt or hostile.
     """
-    from hubpub.checks.target import is_manifest
     from hubpub.resolver import TARBALL_SUFFIXES
+    from hubpub.target import is_manifest
 
     if is_manifest(target):
         with _built(target) as side:
@@ -204,18 +202,10 @@ def open_side(target: str) -> Iterator[Side]:
 @contextlib.contextmanager
 def _built(target: str) -> Iterator[Side]:
     """The module a manifest describes, exported into a private temporary folder."""
-    from hubpub.build import build_spec, export_weights, load_recipe
     from hubpub.manifest import load_manifest
+    from hubpub.target import module_directory
 
     manifest = load_manifest(target)
-    folder = Path(tempfile.mkdtemp(prefix="hubpub-diff-"))
-    try:
-        recipe = load_recipe(manifest)
-        try:
-            export_weights(manifest, build_spec(manifest, recipe), recipe, folder / "module")
-        finally:
-            recipe.close()
-        yield read_directory(folder / "module", shown=target, metadata=manifest.metadata,
+    with module_directory(target, manifest=manifest) as folder:
+        yield read_directory(folder, shown=target, metadata=manifest.metadata,
                              identity=(manifest.publisher, manifest.name, manifest.version))
-    finally:
-        shutil.rmtree(folder, ignore_errors=True)

@@ -272,8 +272,8 @@ def _check_outputs_are_fed(meta: Any, tags: Iterable[str],
     ``tf.saved_model.load`` refuses such a signature, and ``hub.Module`` would leave the
     placeholder unfed at run time.
     """
-    from hubpub.checks.graph import VariantView
     from hubpub.spec.tensor_info import tensor_names
+    from hubpub.spec.view import VariantView
 
     view = VariantView(meta)
     for name, signature in meta.signature_def.items():

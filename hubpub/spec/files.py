@@ -12,7 +12,7 @@ from hubpub.spec.protos import FORMAT_V3, ModuleDef
 
 __all__ = ["ASSETS_COLLECTION", "ATTACHMENTS_COLLECTION", "IMAGE_MODULE_INFO_KEY",
            "MODULE_DEF_FILE", "SAVED_MODEL_FILE", "SUPPORTED_COLLECTIONS", "check_loadable",
-           "parse_module_def", "parse_saved_model", "read_module_def", "read_saved_model"]
+           "find_module_root", "parse_module_def", "parse_saved_model", "read_module_def", "read_saved_model"]
 
 MODULE_DEF_FILE = "tfhub_module.pb"
 SAVED_MODEL_FILE = "saved_model.pb"
@@ -199,3 +199,26 @@ def _check_checkpoint(folder: Path) -> None:
         raise ModuleFormatError(f"{index} is corrupt: {reason.splitlines()[0]}") from None
     if not any(folder.glob("variables.data-*")):
         raise ModuleFormatError(f"{folder} has variables.index but no variables.data-* shard")
+
+
+def find_module_root(folder: Path) -> Path:
+    """The folder holding ``tfhub_module.pb``: ``folder`` itself or its single subfolder.
+
+    Tarballs made with ``tar -czf m.tar.gz mymodule/`` keep the module one level down; lint
+    reports that, but can still read the module.
+    """
+    folder = Path(folder)
+    if (folder / MODULE_DEF_FILE).is_file():
+        return folder
+    candidates = sorted(p for p in folder.iterdir()
+                        if p.is_dir() and not p.is_symlink() and (p / MODULE_DEF_FILE).is_file())
+    if len(candidates) == 1:
+        return candidates[0]
+    if len(candidates) > 1:
+        names = ", ".join(p.name for p in candidates)
+        raise ModuleFormatError(f"{folder} holds several modules ({names}); a tarball must "
+                                f"hold one module, with its files at the archive root")
+    hint = (" (it has saved_model.pb: a plain SavedModel, not a TF1 Hub module)"
+            if (folder / SAVED_MODEL_FILE).is_file() else "")
+    raise ModuleFormatError(f"{folder} is not a TF1 Hub format module: no {MODULE_DEF_FILE} "
+                            f"at its root or one folder down{hint}")

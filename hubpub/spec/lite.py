@@ -9,7 +9,7 @@ type specs, ...) are declared as ``bytes``: they keep their exact bytes, so two 
 still be compared. Enum fields (dtypes) are plain integers; ``dtype_name`` names them as
 ``tf.dtypes.as_dtype(n).name`` would.
 
-``ModuleView`` (``hubpub.checks.graph``) accepts a lite ``SavedModel`` for what it reads from
+``ModuleView`` (``hubpub.spec.view``) accepts a lite ``SavedModel`` for what it reads from
 protos: tags, signatures, collections, variables, nodes and the function library.
 """
 

@@ -8,6 +8,7 @@ from typing import Any
 
 from hubpub.errors import SpecError
 from hubpub.spec.files import ASSETS_COLLECTION, ATTACHMENTS_COLLECTION, SUPPORTED_COLLECTIONS
+from hubpub.spec.instance import is_state_op
 from hubpub.spec.protos import ModuleAttachment
 from hubpub.spec.tensor_info import ParsedTensorInfo, parse_tensor_info_map
 
@@ -15,16 +16,6 @@ __all__ = ["ModuleSpec", "SUPPORTED_COLLECTIONS"]
 
 
 _MISSING = object()
-
-
-def is_state_op(node: Any) -> bool:
-    """Registered, stateful and input-less: variables, tables and other resources."""
-    from tensorflow.python.framework import op_def_registry
-
-    if node.input:
-        return False
-    op_def = op_def_registry.get(node.op)
-    return op_def is not None and op_def.is_stateful and not op_def.input_arg
 
 
 def _colocation_problem(meta: Any, tags: frozenset[str]) -> str | None:

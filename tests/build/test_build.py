@@ -272,7 +272,7 @@ def test_the_page_written_by_build_passes_docs_check(built_templates, template, 
 
 
 def test_export_progress_follows_the_checkpoint_being_written(tmp_path):
-    from hubpub.build import _watch_checkpoint
+    from hubpub.target import _watch_checkpoint
 
     target = tmp_path / "acme-words-1"
     data = tmp_path / ".acme-words-1.x1.tmp" / "variables" / "variables.data-00000-of-00001"

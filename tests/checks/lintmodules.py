@@ -15,8 +15,8 @@ from pathlib import Path
 from typing import Any
 
 from hubpub.checks.config import LintConfig
-from hubpub.checks.engine import lint_target
 from hubpub.checks.findings import Finding
+from hubpub.commands.lint import lint_target
 
 MODULE_DEF = b"\x08\x03"  # ModuleDef{format: FORMAT_V3}
 

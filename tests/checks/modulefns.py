@@ -18,7 +18,7 @@ from hubpub._tf import tf
 from hubpub.checks.config import LintConfig
 from hubpub.checks.engine import run_checks
 from hubpub.checks.findings import Finding
-from hubpub.checks.graph import ModuleView
+from hubpub.spec.view import ModuleView
 
 v1 = tf.compat.v1
 

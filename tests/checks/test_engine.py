@@ -6,11 +6,12 @@ import pytest
 
 from hubpub._tf import tf
 from hubpub.checks.config import LintConfig, Suppression, with_overrides
-from hubpub.checks.engine import lint_target, run_checks
+from hubpub.checks.engine import run_checks
 from hubpub.checks.findings import Finding, Location, Severity
-from hubpub.checks.graph import ModuleView
+from hubpub.commands.lint import lint_target
 from hubpub.errors import HandleError
 from hubpub.spec.files import read_saved_model
+from hubpub.spec.view import ModuleView
 from tests.checks.lintmodules import raw_saved_model, write_module
 
 v1 = tf.compat.v1

@@ -12,7 +12,7 @@ from tensorflow.core.protobuf import saved_model_pb2
 
 from hubpub.archive import safe_extract
 from hubpub.checks.config import LintConfig
-from hubpub.checks.engine import lint_target
+from hubpub.commands.lint import lint_target
 from hubpub.errors import ModuleFormatError
 from hubpub.spec.loading import load_module_spec
 from tests.checks.lintmodules import pack

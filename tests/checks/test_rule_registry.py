@@ -55,7 +55,7 @@ def test_rule_doc_splits_sections():
 @pytest.mark.slow
 def test_registry_and_reporters_import_without_tensorflow():
     code = ("import sys, hubpub.checks.rules, hubpub.checks.engine, hubpub.checks.config, "
-            "hubpub.checks.baseline, hubpub.checks.target, hubpub.reporters, "
+            "hubpub.checks.baseline, hubpub.target, hubpub.reporters, "
             "hubpub.commands.lint, hubpub.commands.rules; "
             "print('tensorflow' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,

@@ -6,8 +6,8 @@ import tarfile
 
 import pytest
 
-from hubpub.checks.target import load_view
 from hubpub.errors import ArchiveError, HandleError
+from hubpub.target import load_view
 from tests.checks.lintmodules import pack
 from tests.fixture_paths import HALF_PLUS_TWO
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from hubpub.checks.graph import TensorView
 from hubpub.diff.compare import _tensor
+from hubpub.spec.view import TensorView
 
 
 def _change(kind: str, old: tuple | None, new: tuple | None):

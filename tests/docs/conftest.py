@@ -32,7 +32,7 @@ def pets_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def view_of(module_dir: Path):
-    from hubpub.checks.graph import ModuleView
     from hubpub.spec.files import read_saved_model
+    from hubpub.spec.view import ModuleView
 
     return ModuleView.from_saved_model(read_saved_model(module_dir), path=str(module_dir))

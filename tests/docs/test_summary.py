@@ -8,7 +8,7 @@ import pytest
 
 import hubpub as hub
 from hubpub._tf import tf
-from hubpub.checks.graph import ModuleView
+from hubpub.spec.view import ModuleView
 from hubpub.summary import summarize
 from tests.docs.conftest import view_of
 

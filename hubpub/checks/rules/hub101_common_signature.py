@@ -32,7 +32,7 @@ from hubpub.checks import schemas
 from hubpub.checks.findings import Hit, Location, Severity
 
 if TYPE_CHECKING:
-    from hubpub.checks.graph import ModuleView, VariantView
+    from hubpub.spec.view import ModuleView, VariantView
 
 CODE = "HUB101"
 NAME = "common-signature"

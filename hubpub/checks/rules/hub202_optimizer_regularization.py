@@ -37,7 +37,7 @@ from typing import TYPE_CHECKING, Any
 from hubpub.checks.findings import Hit, Location, Severity
 
 if TYPE_CHECKING:
-    from hubpub.checks.graph import ModuleView, VariantView
+    from hubpub.spec.view import ModuleView, VariantView
 
 CODE = "HUB202"
 NAME = "optimizer-regularization"

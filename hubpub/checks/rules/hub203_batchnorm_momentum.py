@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any
 from hubpub.checks.findings import Hit, Severity
 
 if TYPE_CHECKING:
-    from hubpub.checks.graph import ModuleView, VariantView
+    from hubpub.spec.view import ModuleView, VariantView
 
 CODE = "HUB203"
 NAME = "batchnorm-momentum"

@@ -30,7 +30,7 @@ from hubpub.checks.patterns import FUSED_BATCH_NORM_OPS
 from hubpub.checks.rules.hub204_dropout_outside_train import dropout_sites
 
 if TYPE_CHECKING:
-    from hubpub.checks.graph import ModuleView, VariantView
+    from hubpub.spec.view import ModuleView, VariantView
 
 CODE = "HUB205"
 NAME = "no-train-variant"

@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING, Any
 from hubpub.checks.findings import Hit, Severity
 
 if TYPE_CHECKING:
-    from hubpub.checks.graph import ModuleView, VariableView
+    from hubpub.spec.view import ModuleView, VariableView
 
 CODE = "HUB208"
 NAME = "optimizer-state-exported"

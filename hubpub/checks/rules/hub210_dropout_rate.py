@@ -26,7 +26,7 @@ from hubpub.checks.findings import Hit, Severity
 from hubpub.checks.rules.hub204_dropout_outside_train import dropout_sites
 
 if TYPE_CHECKING:
-    from hubpub.checks.graph import ModuleView
+    from hubpub.spec.view import ModuleView
 
 CODE = "HUB210"
 NAME = "dropout-rate"

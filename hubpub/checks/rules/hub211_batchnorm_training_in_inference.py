@@ -31,7 +31,7 @@ from hubpub.checks.patterns import FUSED_BATCH_NORM_OPS
 from hubpub.checks.rules.hub206_batchnorm_updates import MovingAverageUpdate, moving_average_updates
 
 if TYPE_CHECKING:
-    from hubpub.checks.graph import ModuleView, VariantView
+    from hubpub.spec.view import ModuleView, VariantView
 
 CODE = "HUB211"
 NAME = "batchnorm-training-in-inference"

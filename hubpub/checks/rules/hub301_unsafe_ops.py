@@ -41,7 +41,7 @@ from typing import TYPE_CHECKING, Any
 from hubpub.checks.findings import Hit, Location, Severity
 
 if TYPE_CHECKING:
-    from hubpub.checks.graph import ModuleView, VariantView
+    from hubpub.spec.view import ModuleView, VariantView
 
 CODE = "HUB301"
 NAME = "unsafe-ops"
@@ -114,7 +114,7 @@ def _entry_points(variant: VariantView) -> list[tuple[str, set[str], str | None]
     """What loaders and consumers run: (when, top-level nodes reached, signature or None)."""
     from tensorflow.core.framework import variable_pb2
 
-    from hubpub.checks.graph import node_name
+    from hubpub.spec.view import node_name
 
     out = []
     for signature in variant.signatures:
@@ -149,7 +149,7 @@ def _entry_points(variant: VariantView) -> list[tuple[str, set[str], str | None]
 
 
 def _check_variant(variant: VariantView, allowed: set[str]) -> Iterator[Hit]:
-    from hubpub.checks.graph import node_name
+    from hubpub.spec.view import node_name
 
     assets = {_as_tensor(t) for t in variant.collection("asset_filepaths")}
     checkpoint_file = variant.meta_graph.saver_def.filename_tensor_name

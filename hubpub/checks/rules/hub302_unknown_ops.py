@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 from hubpub.checks.findings import Hit, Location, Severity
 
 if TYPE_CHECKING:
-    from hubpub.checks.graph import ModuleView
+    from hubpub.spec.view import ModuleView
 
 CODE = "HUB302"
 NAME = "unknown-ops"

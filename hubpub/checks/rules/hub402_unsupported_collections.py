@@ -26,7 +26,7 @@ from hubpub.checks.findings import Hit, Severity
 from hubpub.spec.files import ASSETS_COLLECTION, SUPPORTED_COLLECTIONS
 
 if TYPE_CHECKING:
-    from hubpub.checks.graph import ModuleView
+    from hubpub.spec.view import ModuleView
 
 CODE = "HUB402"
 NAME = "unsupported-collections"

@@ -11,8 +11,8 @@ import hubpub as hub
 from hubpub._tf import tf
 from hubpub.checks.config import LintConfig
 from hubpub.checks.engine import run_checks
-from hubpub.checks.graph import ModuleView
 from hubpub.spec.files import read_saved_model
+from hubpub.spec.view import ModuleView
 from tests.checks.lintmodules import export, lint
 
 v1 = tf.compat.v1

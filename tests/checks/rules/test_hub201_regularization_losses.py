@@ -8,8 +8,8 @@ from functools import partial
 import pytest
 
 from hubpub.checks.findings import Severity
-from hubpub.checks.graph import VariableView
 from hubpub.checks.rules import hub201_regularization_losses as rule
+from hubpub.spec.view import VariableView
 from tests.checks.modulefns import (
     dense_module,
     embedding_module,

@@ -7,8 +7,8 @@ from functools import partial
 import pytest
 
 from hubpub.checks.findings import Severity
-from hubpub.checks.graph import VariableView
 from hubpub.checks.rules import hub208_optimizer_state as rule
+from hubpub.spec.view import VariableView
 from tests.checks.modulefns import dense_module, lint, optimizer_module, source_text, spec_view
 
 # hubpub refuses these collections unless the publisher drops them.

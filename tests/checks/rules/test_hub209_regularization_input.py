@@ -7,8 +7,8 @@ from functools import partial
 import pytest
 
 from hubpub.checks.findings import Severity
-from hubpub.checks.graph import ModuleView
 from hubpub.checks.rules import hub209_regularization_input as rule
+from hubpub.spec.view import ModuleView
 from tests.checks.modulefns import (
     VIEW_PATH,
     dense_module,

@@ -17,9 +17,9 @@ from hubpub._tf import tf
 from hubpub.checks import rules as registry
 from hubpub.checks.config import LintConfig
 from hubpub.checks.engine import run_checks
-from hubpub.checks.graph import ModuleView
 from hubpub.checks.ruledocs import rule_doc
 from hubpub.spec.files import read_saved_model
+from hubpub.spec.view import ModuleView
 from tests.checks.modulefns import (
     VIEW_PATH,
     batch_norm_module,

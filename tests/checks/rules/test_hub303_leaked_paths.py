@@ -7,7 +7,7 @@ import pytest
 from hubpub._tf import tf
 from hubpub.checks.config import LintConfig
 from hubpub.checks.engine import run_checks
-from hubpub.checks.graph import ModuleView
+from hubpub.spec.view import ModuleView
 from tests.checks.lintmodules import export, lint, raw_saved_model, write_module
 from tests.oracle import import_tensorflow_hub
 

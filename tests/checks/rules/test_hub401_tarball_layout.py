@@ -9,8 +9,8 @@ import pytest
 
 from hubpub.checks.config import LintConfig
 from hubpub.checks.engine import run_checks
-from hubpub.checks.graph import ModuleView
 from hubpub.spec.files import read_saved_model
+from hubpub.spec.view import ModuleView
 from tests.checks.lintmodules import lint, pack
 from tests.fixture_paths import HALF_PLUS_TWO
 

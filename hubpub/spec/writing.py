@@ -1,0 +1,163 @@
+"""Writing a module directory: assets baked in, variables through a callback, then the protos.
+
+The directory appears complete or not at all: everything is written to a private folder next
+to it and moved into place.
+"""
+
+from __future__ import annotations
+
+import copy
+import os
+import re
+import shutil
+import tempfile
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+from hubpub._tf import tf
+from hubpub.errors import ExportError, SpecError
+from hubpub.spec.files import ASSETS_COLLECTION, MODULE_DEF_FILE, SAVED_MODEL_FILE
+from hubpub.spec.protos import FORMAT_V3, ModuleDef
+
+__all__ = ["ASSET_PLACEHOLDER", "bake_assets", "write_module"]
+
+ASSET_PLACEHOLDER = b"SAVEDMODEL-ASSET"
+_TABLE_SHARED_NAME = re.compile(r"^(hash_table_)(.+)(_-?\d+_-?\d+)$")
+
+
+def _assign_asset_names(sources: list[str]) -> dict[str, str]:
+    """Source path -> file name under ``assets/``; clashing basenames get 0, 1, ... appended."""
+    names: dict[str, str] = {}
+    taken: set[str] = set()
+    for source in sources:
+        if source in names:
+            continue
+        base = os.path.basename(source)
+        name, i = base, 0
+        while name in taken:
+            name, i = f"{base}{i}", i + 1
+        names[source] = name
+        taken.add(name)
+    return names
+
+
+def bake_assets(saved_model: Any) -> dict[str, str]:
+    """Replace asset paths in every variant by placeholders; return ``{file name: source}``.
+
+    Also rewrites lookup-table ``shared_name``s that embed a source path, so that no path
+    from the publisher's machine is left in ``saved_model.pb``.
+    """
+    from tensorflow.core.protobuf import meta_graph_pb2
+
+    sources_in_order: list[str] = []
+    per_variant = []
+    for meta in saved_model.meta_graphs:
+        nodes = {n.name: n for n in meta.graph_def.node}
+        entries = []
+        for tensor_name in meta.collection_def["asset_filepaths"].node_list.value \
+                if "asset_filepaths" in meta.collection_def else []:
+            node_name, _, index = tensor_name.partition(":")
+            node = nodes.get(node_name)
+            if index != "0" or node is None or node.op != "Const":
+                raise SpecError(f"Asset path tensor {tensor_name!r} must be the output of a "
+                                "Const node holding a scalar string")
+            value = tf.make_ndarray(node.attr["value"].tensor)
+            if value.dtype.kind not in "SO" or value.size != 1:
+                raise SpecError(f"Asset path node {node_name!r} must hold a scalar string")
+            source = value.reshape(()).item()
+            source = source.decode() if isinstance(source, bytes) else str(source)
+            entries.append((tensor_name, node, source))
+            sources_in_order.append(source)
+        per_variant.append((meta, entries))
+    names = _assign_asset_names(sources_in_order)
+    for meta, entries in per_variant:
+        meta.collection_def.pop(ASSETS_COLLECTION, None)
+        defs = []
+        for tensor_name, node, source in entries:
+            node.attr["value"].tensor.CopyFrom(tf.make_tensor_proto(ASSET_PLACEHOLDER))
+            defs.append(meta_graph_pb2.AssetFileDef(filename=names[source]))
+            defs[-1].tensor_info.name = tensor_name
+        for asset_def in sorted(defs, key=lambda d: d.tensor_info.name):
+            meta.collection_def[ASSETS_COLLECTION].any_list.value.add().Pack(asset_def)
+        _scrub_table_shared_names(meta, names)
+        _scrub_restore_prefixes(meta)
+    return {name: source for source, name in names.items()}
+
+
+def _scrub_restore_prefixes(meta: Any) -> None:
+    """Drop absolute checkpoint paths that ``init_from_checkpoint`` baked into the graph.
+
+    A module built on another module (or calling init_from_checkpoint in module_fn) carries
+    initializers that restore from that checkpoint on the publisher's machine. An exported
+    module's variables are always restored from its own ``variables/`` instead (hub.Module
+    replaces the initializers, tf.saved_model.load uses a Saver), so the path is dead weight.
+    """
+    nodes = {n.name: n for n in meta.graph_def.node}
+    for node in meta.graph_def.node:
+        if node.op != "RestoreV2" or not node.input:
+            continue
+        prefix = nodes.get(node.input[0].split(":")[0])
+        if prefix is None or prefix.op != "Const":
+            continue
+        values = prefix.attr["value"].tensor.string_val
+        if len(values) == 1 and os.path.isabs(values[0].decode("utf-8", "replace")):
+            values[0] = b"variables/variables"
+
+
+def _scrub_table_shared_names(meta: Any, names: Mapping[str, str]) -> None:
+    for node in meta.graph_def.node:
+        if "shared_name" not in node.attr:
+            continue
+        shared = node.attr["shared_name"].s.decode("utf-8", "replace")
+        match = _TABLE_SHARED_NAME.match(shared)
+        if not match or not os.path.isabs(match.group(2)):
+            continue
+        path = match.group(2)
+        replacement = names.get(path, os.path.basename(path))
+        node.attr["shared_name"].s = (match.group(1) + replacement + match.group(3)).encode()
+
+
+def _prepare_target(path: Path) -> Path:
+    if path.exists() and (not path.is_dir() or any(path.iterdir())):
+        raise ExportError(f"{path} already exists; hubpub does not export onto an existing "
+                          "module. Export to a new path, or remove it first.")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent))
+        umask = os.umask(0)
+        os.umask(umask)
+        tmp.chmod(0o777 & ~umask)  # mkdtemp makes it private; a module folder is not
+        return tmp
+    except OSError as exc:
+        raise ExportError(f"cannot write to {path.parent}: {exc.strerror}") from exc
+
+
+def write_module(saved_model: Any, path: str | Path, *,
+                 write_variables: Callable[[str], None] | None = None) -> Path:
+    """Write a module directory: assets, variables (through the callback), protos.
+
+    ``write_variables(prefix)`` writes a V2 checkpoint at ``prefix`` (``.../variables/variables``).
+    """
+    path = Path(path)
+    tmp = _prepare_target(path)
+    try:
+        saved_model = copy.deepcopy(saved_model)
+        assets = bake_assets(saved_model)
+        (tmp / "assets").mkdir()
+        for name, source in sorted(assets.items()):
+            if not os.path.isfile(source):
+                raise ExportError(f"asset file {source} does not exist (needed as assets/{name})")
+            shutil.copyfile(source, tmp / "assets" / name)
+        if write_variables is not None:
+            (tmp / "variables").mkdir()
+            write_variables(str(tmp / "variables" / "variables"))
+        (tmp / SAVED_MODEL_FILE).write_bytes(saved_model.SerializeToString(deterministic=True))
+        (tmp / MODULE_DEF_FILE).write_bytes(ModuleDef(format=FORMAT_V3).SerializeToString())
+        if path.exists():
+            path.rmdir()  # an empty directory, checked above
+        os.replace(tmp, path)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return path
