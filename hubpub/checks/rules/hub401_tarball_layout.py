@@ -25,6 +25,7 @@ from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
 from hubpub.checks.findings import Hit, Location, Severity
+from hubpub.errors import shortened_name
 
 if TYPE_CHECKING:
     from hubpub.spec.view import ModuleView
@@ -78,8 +79,8 @@ def check(module: ModuleView, options: Mapping[str, Any]) -> Iterator[Hit]:
                         if name.endswith("/tfhub_module.pb") and not _junk(name))
         if nested:
             root = nested[0][: -len("tfhub_module.pb")]
-            yield Hit(f"files are not at the archive root: '{nested[0]}'; consumers expect "
-                      f"tfhub_module.pb at the top of the archive",
+            yield Hit(f"files are not at the archive root: '{shortened_name(nested[0])}'; "
+                      f"consumers expect tfhub_module.pb at the top of the archive",
                       Location(path=module.path, member=nested[0]))
     macosx_seen = False
     for raw, name in names:
@@ -89,13 +90,14 @@ def check(module: ModuleView, options: Mapping[str, Any]) -> Iterator[Hit]:
                 continue
             macosx_seen = True
         if why:
-            yield Hit(f"junk member '{raw}' ({why}); pack without it",
+            yield Hit(f"junk member '{shortened_name(raw)}' ({why}); pack without it",
                       Location(path=module.path, member=raw))
             continue
         if root and name == root:
             continue
         relative = name[len(root):] if name.startswith(root) else None
         if relative is None or not _in_module_set(relative):
-            yield Hit(f"member '{raw}' is not part of a TF1 Hub module (tfhub_module.pb, "
-                      f"saved_model.pb, variables/*, assets/**, assets.extra/**)",
+            yield Hit(f"member '{shortened_name(raw)}' is not part of a TF1 Hub module "
+                      f"(tfhub_module.pb, saved_model.pb, variables/*, assets/**, "
+                      f"assets.extra/**)",
                       Location(path=module.path, member=raw))

@@ -81,3 +81,17 @@ def test_directories_are_not_checked(module_dir):
     view = ModuleView.from_saved_model(read_saved_model(module_dir), path=str(module_dir))
     assert view.members is None
     assert run_checks(view, LintConfig(select=("HUB401",))) == []
+
+
+@pytest.mark.slow
+def test_escape_sequences_in_member_names_are_not_printed(module_dir, tmp_path, capsys):
+    """A hostile name must not drive the terminal that shows the lint report."""
+    from hubpub.cli import main
+
+    tarball = pack(module_dir, tmp_path / "m.tar.gz",
+                   extra={"notes\x1b[31m.txt": b"x", "\x1b]0;owned\x07\x1b[2J": b"y"})
+    assert main(["lint", str(tarball), "--select", "HUB401"]) == 1
+    out = capsys.readouterr().out
+    assert "\x1b" not in out
+    assert "member 'notes\\x1b[31m.txt' is not part of a TF1 Hub module" in out
+    assert "[member '\\x1b]0;owned\\x07\\x1b[2J']" in out
