@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import gc
 import importlib.util
 import math
 import re
 import unicodedata
+import weakref
 from pathlib import Path
 
 import numpy as np
@@ -456,3 +458,22 @@ def test_section_is_checked_without_a_manifest(tmp_path):
     messages = [p.message for p in caught.value.problems]
     assert any("duplicates must be one of error, first, last" in m for m in messages)
     assert any("max_tokens must be an integer >= 1, got True" in m for m in messages)
+
+
+@pytest.mark.slow
+def test_export_feeds_the_matrix_without_a_copy_and_lets_it_go(tmp_path):
+    """The reader's matrix is aligned, so TensorFlow borrows it; export_spec gives it back."""
+    from hubpub.spec.export import export_spec
+
+    manifest = load_manifest(EXAMPLE / "hubpub.yaml")
+    recipe = get_recipe(manifest.recipe, manifest.folder, manifest.variants, manifest=manifest)
+    values = recipe.variable_values()
+    matrix = values["embeddings"]
+    assert matrix.ctypes.data % 64 == 0
+    watch = weakref.ref(matrix)
+    spec = hubpub.create_module_spec(recipe.module_fn, recipe.tags_and_args)
+    export_spec(spec, tmp_path / "module", checkpoint_path=None, values=values)
+    del values, matrix
+    gc.collect()
+    assert watch() is None  # without _release_fed_arrays, TensorFlow would still hold it
+    recipe.close()
