@@ -12,7 +12,7 @@ import os
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-from hubpub import function_graphs
+from hubpub import fspath, function_graphs
 from hubpub._tf import tf
 from hubpub.errors import SpecError
 from hubpub.spec.instance import (
@@ -256,6 +256,6 @@ def load(handle: str | os.PathLike, tags: Iterable[str] | None = None, options: 
     from hubpub.spec.files import MODULE_DEF_FILE
 
     module_dir = resolve(os.fspath(handle))
-    if tags is None and os.path.exists(os.path.join(module_dir, MODULE_DEF_FILE)):
+    if tags is None and tf.io.gfile.exists(fspath.join(module_dir, MODULE_DEF_FILE)):
         tags = []
     return tf.saved_model.load(module_dir, tags=tags, options=options)

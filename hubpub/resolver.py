@@ -5,7 +5,9 @@ Handles, as tensorflow_hub resolved them:
 - a local directory: returned as it is, no cache;
 - a local tarball (``.tar.gz``, ``.tgz``, ``.tar``; also bz2/xz), or a ``file://`` URL of one;
 - an ``http://`` or ``https://`` URL of a tarball; the query ``tf-hub-format=compressed`` is
-  appended, as tfhub.dev expects (static file servers ignore it).
+  appended, as tfhub.dev expects (static file servers ignore it);
+- a TensorFlow filesystem URL (``gs://``, ``s3://``, ``hdfs://``, ``ram://``) of a module
+  directory (used in place) or of a tarball (read with ``tf.io.gfile`` into the cache).
 
 Tarballs are unpacked by :func:`hubpub.archive.safe_extract` into
 ``<cache>/<sha1 hex>``, where ``<cache>`` is ``TFHUB_CACHE_DIR`` or
@@ -52,6 +54,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import BinaryIO
 
+from hubpub import fspath
 from hubpub.archive import remove_tree, safe_extract
 from hubpub.errors import HandleError
 
@@ -81,7 +84,11 @@ def cache_dir() -> Path:
     """The cache root: ``TFHUB_CACHE_DIR`` when set, else ``<temp dir>/tfhub_modules``."""
     configured = os.environ.get(CACHE_DIR_ENV)
     if configured:
-        return Path(configured).expanduser()
+        if not fspath.is_local(configured):
+            raise HandleError(f"{CACHE_DIR_ENV}={configured}: hubpub keeps its module cache on "
+                              "a local filesystem (it needs exclusive lock files and atomic "
+                              "renames); use a local folder or a file:// URL.")
+        return Path(fspath.to_local(configured)).expanduser()
     return Path(tempfile.gettempdir()) / "tfhub_modules"
 
 
@@ -105,10 +112,12 @@ def resolve(handle: str | os.PathLike[str], *, progress: Progress | None = None)
             return resolve(handle, progress=shown)
         finally:
             shown.close()
-    scheme = urllib.parse.urlsplit(handle).scheme.lower()
+    scheme = fspath.scheme(handle)
     if scheme in ("http", "https"):
         return str(_cached(handle, _sha1(handle), lambda tmp: _fetch_http(handle, tmp, progress)))
-    path = _file_url_path(handle) if scheme == "file" else Path(handle)
+    if not fspath.is_local(handle):
+        return _resolve_gfile(handle, progress)
+    path = Path(fspath.to_local(handle))
     if path.is_dir():
         return str(path) if scheme == "file" else handle
     if not path.exists():
@@ -119,6 +128,27 @@ def resolve(handle: str | os.PathLike[str], *, progress: Progress | None = None)
     stat = path.stat()
     key = _sha1(f"{handle}\0{path.resolve()}\0{stat.st_size}\0{stat.st_mtime_ns}")
     return str(_cached(handle, key, lambda tmp: _fetch_file(handle, path, tmp, progress)))
+
+
+def _resolve_gfile(handle: str, progress: Progress | None) -> str:
+    """A TensorFlow filesystem URL (gs://, s3://, hdfs://, ram://...), read with tf.io.gfile."""
+    gfile = fspath.gfile()
+    if gfile.isdir(handle):
+        return handle
+    if not gfile.exists(handle):
+        raise HandleError(f"{handle} does not exist.")
+    if not handle.lower().endswith(TARBALL_SUFFIXES):
+        raise HandleError(f"{handle} is neither a module directory nor a module tarball "
+                          f"({', '.join(TARBALL_SUFFIXES[:3])})")
+    stat = gfile.stat(handle)
+    key = _sha1(f"{handle}\0{stat.length}\0{stat.mtime_nsec}")
+
+    def fetch(dest: Path) -> None:
+        with gfile.GFile(handle, "rb") as raw:
+            safe_extract(_CountingReader(raw, handle, stat.length, progress),  # type: ignore[arg-type]
+                         dest, name=handle)
+
+    return str(_cached(handle, key, fetch))
 
 
 class _StderrProgress:
@@ -146,13 +176,6 @@ class _StderrProgress:
 
 def _sha1(text: str) -> str:
     return hashlib.sha1(text.encode("utf8")).hexdigest()  # a name, not a security digest
-
-
-def _file_url_path(handle: str) -> Path:
-    parts = urllib.parse.urlsplit(handle)
-    if parts.netloc not in ("", "localhost"):
-        raise HandleError(f"{handle}: file:// URLs must name a local file (no host)")
-    return Path(urllib.request.url2pathname(parts.path))
 
 
 # --- reading ----------------------------------------------------------------------------------

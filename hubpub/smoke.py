@@ -262,7 +262,7 @@ def run_smoke_test(module_dir: str | Path, tf2_dir: str | Path | None = None) ->
     module_dir = str(module_dir)
     result = SmokeResult()
     spec = load_module_spec(module_dir)
-    for tags in spec.get_tags():
+    for tags in spec.sorted_tags():
         variant = "{" + ",".join(sorted(tags)) + "}"
         inputs = signature_inputs(spec, tags)
         try:

@@ -122,7 +122,7 @@ def test_two_variants_and_attachments_survive(root):
         [({"train"}, {"shape": (None, 8, 8, 3)}), (set(), {"height": 30, "width": 40})])
     spec.export(root / "image", checkpoint_path=None)
     loaded = hub.load_module_spec(root / "image")
-    assert loaded.get_tags() == [frozenset(), frozenset({"train"})]
+    assert loaded.get_tags() == [{"train"}, set()]  # the declared order survives export
     assert hub.get_expected_image_size(loaded) == [30, 40]
     with tf.Graph().as_default():
         assert hub.get_expected_image_size(hub.Module(loaded, tags={"train"})) == [8, 8]
@@ -322,6 +322,61 @@ def test_export_into_an_empty_directory_is_allowed(root):
     hub.create_module_spec(modulefns.no_variables).export(root / "empty_target",
                                                           checkpoint_path=None)
     assert (root / "empty_target" / "tfhub_module.pb").is_file()
+
+
+def test_export_into_a_folder_holding_other_files(tmp_path):
+    """As the old library: the module's files join what is there, which stays untouched."""
+    target = tmp_path / "work"
+    target.mkdir()
+    (target / "embeddings.txt").write_text("cat 1 2\n")
+    hub.create_module_spec(modulefns.half_plus_two).export(target, checkpoint_path=None)
+    assert _entries(target) == ["assets", "embeddings.txt", "saved_model.pb",
+                                "tfhub_module.pb", "variables"]
+    assert (target / "embeddings.txt").read_text() == "cat 1 2\n"
+    np.testing.assert_allclose(_apply(str(target), [2.0]), [3.0])
+
+
+def test_module_export_into_the_folder_of_its_input_file(tmp_path):
+    with tf.Graph().as_default():
+        module = hub.Module(hub.create_module_spec(modulefns.half_plus_two))
+        with v1.Session() as session:
+            session.run(v1.global_variables_initializer())
+            (tmp_path / "input.txt").write_text("x")
+            module.export(str(tmp_path), session)
+    assert (tmp_path / "tfhub_module.pb").is_file() and (tmp_path / "input.txt").is_file()
+
+
+@pytest.mark.parametrize("existing, message", [
+    ("saved_model.pb", "holds a module"),
+    ("assets", r"holds \['assets'\], which the module's own would replace"),
+    ("variables", r"holds \['variables'\]"),
+])
+def test_export_into_a_folder_refuses_to_replace_anything(tmp_path, existing, message):
+    target = tmp_path / "work"
+    (target / existing).mkdir(parents=True)
+    (target / "notes.txt").write_text("mine")
+    before = _snapshot(target)
+    with pytest.raises(ExportError, match=message):
+        hub.create_module_spec(modulefns.no_variables).export(target, checkpoint_path=None)
+    assert _snapshot(target) == before and _entries(target) == sorted([existing, "notes.txt"])
+
+
+def test_export_onto_a_file_is_refused(tmp_path):
+    (tmp_path / "taken").write_text("x")
+    with pytest.raises(ExportError, match="not a folder"):
+        hub.create_module_spec(modulefns.no_variables).export(tmp_path / "taken",
+                                                              checkpoint_path=None)
+
+
+def test_failed_export_into_a_folder_leaves_it_as_it_was(tmp_path):
+    vocab = tmp_path / "vocab.txt"
+    vocab.write_text("a\nb\n")
+    spec = hub.create_module_spec(functools.partial(modulefns.text_module, str(vocab)))
+    vocab.unlink()
+    (tmp_path / "other.txt").write_text("keep")
+    with pytest.raises(ExportError, match="does not exist"):
+        spec.export(tmp_path, checkpoint_path=None)
+    assert _entries(tmp_path) == ["other.txt"]
 
 
 def test_missing_asset_file_leaves_nothing(tmp_path):

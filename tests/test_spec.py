@@ -39,8 +39,10 @@ def _collection(spec, tags, key):
 
 # --- variants and signatures ------------------------------------------------------------
 
-def test_tag_variants_are_listed_sorted(bn_spec):
-    assert bn_spec.get_tags() == [frozenset(), frozenset({"train"})]
+def test_tag_variants_are_sets_in_the_declared_order(bn_spec):
+    assert bn_spec.get_tags() == [{"train"}, set()]
+    assert all(type(tags) is set for tags in bn_spec.get_tags())
+    assert bn_spec.sorted_tags() == [frozenset(), frozenset({"train"})]
     assert bn_spec.has_variant(["train"]) and bn_spec.has_variant(None)
 
 

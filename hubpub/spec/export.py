@@ -1,13 +1,13 @@
-"""Writing a spec to disk in the TF1 Hub format, atomically.
+"""Exporting a spec: instantiate it, fill its variables, write it (``hubpub.spec.writing``).
 
-A module is assembled in a temporary folder beside the target and renamed into place at the
-end, so a failed export leaves nothing at the target path, and an existing module is never
-touched (hubpub refuses to export onto it instead of overwriting it half-way).
+A failed export leaves no module at the target path, and an existing module is never touched
+(hubpub refuses to export onto it instead of overwriting it half-way).
 """
 
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -24,7 +24,7 @@ log = logging.getLogger(__name__)
 
 def latest_checkpoint(training_dir: str | Path) -> str:
     """The newest checkpoint prefix in a training directory, or WeightsError."""
-    if not Path(training_dir).is_dir():
+    if not tf.io.gfile.isdir(os.fspath(training_dir)):  # any TF filesystem, as the old library
         raise WeightsError(f"training directory {training_dir} does not exist")
     found = tf.train.latest_checkpoint(str(training_dir))
     if not found:
@@ -66,7 +66,7 @@ def export_spec(spec: Any, path: str | Path, *, checkpoint_path: str | None,
                 name_transform_fn: Callable[[str], str] | None = None,
                 init_fn: Callable[[Any, Any], None] | None = None,
                 values: Mapping[str, Any] | None = None,
-                instance_type: type[ModuleInstance] | None = None) -> Path:
+                instance_type: type[ModuleInstance] | None = None) -> Path | str:
     """Instantiate the spec in a new graph, fill its variables, and export it.
 
     Weights come from ``checkpoint_path`` (keys through ``name_transform_fn``), else from the
@@ -79,7 +79,7 @@ def export_spec(spec: Any, path: str | Path, *, checkpoint_path: str | None,
 
     _check_export_variant_has_all_variables(spec)
     with tf.Graph().as_default():
-        tags = () if spec.has_variant(()) else spec.get_tags()[0]
+        tags = () if spec.has_variant(()) else spec.sorted_tags()[0]
         module = (instance_type or ModuleInstance)(spec, tags=tags)
         if checkpoint_path is not None and module.variable_map:
             transform = name_transform_fn or (lambda name: name)
@@ -123,9 +123,9 @@ def _check_export_variant_has_all_variables(spec: Any) -> None:
     """Only the exported variant's variables are saved: others must not need more."""
     from hubpub.spec.view import VariantView
 
-    tags = () if spec.has_variant(()) else sorted(spec.get_tags()[0])
+    tags = () if spec.has_variant(()) else sorted(spec.sorted_tags()[0])
     exported = {v.name for v in VariantView(spec.meta_graph(tags)).variables}
-    for other in spec.get_tags():
+    for other in spec.sorted_tags():
         missing = sorted({v.name for v in VariantView(spec.meta_graph(other)).variables} - exported)
         if missing:
             raise SpecError(
@@ -135,7 +135,7 @@ def _check_export_variant_has_all_variables(spec: Any) -> None:
 
 
 def export_latest_checkpoint(spec: Any, training_dir: str | Path, export_path: str | Path, *,
-                             scope: str | None = None) -> Path:
+                             scope: str | None = None) -> Path | str:
     """The LatestModuleExporter replacement: export with the newest checkpoint of a training run.
 
     ``scope`` is the module's variable scope in the training graph (e.g. ``module``), so that

@@ -7,6 +7,7 @@ from typing import Any
 
 from google.protobuf.message import DecodeError
 
+from hubpub import fspath
 from hubpub.errors import ModuleFormatError
 from hubpub.spec.protos import FORMAT_V3, ModuleDef
 
@@ -29,15 +30,29 @@ SUPPORTED_COLLECTIONS = frozenset({
 })
 
 
+def _is_file(path: str) -> bool:
+    if fspath.is_local(path):
+        return Path(fspath.to_local(path)).is_file()
+    gfile = fspath.gfile()
+    return gfile.exists(path) and not gfile.isdir(path)
+
+
+def _read_bytes(path: str) -> bytes:
+    if fspath.is_local(path):
+        return Path(fspath.to_local(path)).read_bytes()
+    with fspath.gfile().GFile(path, "rb") as f:
+        return f.read()
+
+
 def read_module_def(module_dir: str | Path) -> Any:
     """Parse and check ``tfhub_module.pb``: format V3 and no unknown required features."""
-    path = Path(module_dir) / MODULE_DEF_FILE
-    if not path.is_file():
+    path = fspath.join(module_dir, MODULE_DEF_FILE)
+    if not _is_file(path):
         raise ModuleFormatError(
             f"{module_dir} is not a TF1 Hub format module: it has no {MODULE_DEF_FILE}"
             + (" (it looks like a plain SavedModel; load it with tf.saved_model.load)"
-               if (Path(module_dir) / SAVED_MODEL_FILE).is_file() else ""))
-    return parse_module_def(path.read_bytes(), where=str(path))
+               if _is_file(fspath.join(module_dir, SAVED_MODEL_FILE)) else ""))
+    return parse_module_def(_read_bytes(path), where=path)
 
 
 def parse_module_def(data: bytes, *, where: str) -> Any:
@@ -61,10 +76,10 @@ def read_saved_model(module_dir: str | Path, *, lite: bool = False) -> Any:
     With ``lite``, into the TF-free messages of ``hubpub.spec.lite``.
     """
     read_module_def(module_dir)
-    path = Path(module_dir) / SAVED_MODEL_FILE
-    if not path.is_file():
+    path = fspath.join(module_dir, SAVED_MODEL_FILE)
+    if not _is_file(path):
         raise ModuleFormatError(f"{module_dir} has {MODULE_DEF_FILE} but no {SAVED_MODEL_FILE}")
-    return parse_saved_model(path.read_bytes(), where=str(path), lite=lite)
+    return parse_saved_model(_read_bytes(path), where=path, lite=lite)
 
 
 def parse_saved_model(data: bytes, *, where: str, lite: bool = False) -> Any:

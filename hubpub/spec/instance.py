@@ -79,7 +79,7 @@ class ModuleInstance:
         self._tags = frozenset([tags] if isinstance(tags, str) else (tags or ()))
         if not spec.has_variant(self._tags):
             raise SpecError(f"No such graph variant: tags={sorted(self._tags) or None}. "
-                            f"The module has {[sorted(t) for t in spec.get_tags()]}")
+                            f"The module has {[sorted(t) for t in spec.sorted_tags()]}")
         self._meta = spec.meta_graph(self._tags)
         # State never depends on the caller's control dependencies; inside a function graph
         # it goes where its initializers will run (see hubpub.function_graphs).
@@ -165,7 +165,7 @@ class ModuleInstance:
     def spec(self) -> ModuleSpec:
         return self._spec
 
-    def export(self, path: str | Path, session: Any) -> Path:
+    def export(self, path: str | Path, session: Any) -> Path | str:
         """Write the spec with this session's current values of this instance's variables."""
         if session.graph is not self._state_graph:
             raise RuntimeError("The session's graph must be the graph that holds the Module's "

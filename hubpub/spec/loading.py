@@ -6,6 +6,7 @@ import os
 from pathlib import Path
 from typing import Any
 
+from hubpub import fspath
 from hubpub._tf import tf
 from hubpub.errors import ModuleFormatError
 from hubpub.spec.files import ASSETS_COLLECTION, read_saved_model
@@ -14,12 +15,13 @@ from hubpub.spec.module_spec import ModuleSpec
 __all__ = ["load_module_spec", "unbake_assets"]
 
 
-
 def unbake_assets(saved_model: Any, module_dir: str | Path) -> None:
     """Point every asset constant at ``<module_dir>/assets/<file>``; drop the asset collection."""
     from tensorflow.core.protobuf import meta_graph_pb2
 
-    assets_dir = os.path.abspath(os.path.join(module_dir, "assets"))
+    local = fspath.is_local(module_dir)
+    assets_dir = (os.path.abspath(os.path.join(fspath.to_local(module_dir), "assets")) if local
+                  else fspath.join(module_dir, "assets"))
     for meta in saved_model.meta_graphs:
         if ASSETS_COLLECTION not in meta.collection_def:
             continue
@@ -27,8 +29,11 @@ def unbake_assets(saved_model: Any, module_dir: str | Path) -> None:
         for packed in meta.collection_def[ASSETS_COLLECTION].any_list.value:
             asset = meta_graph_pb2.AssetFileDef()
             packed.Unpack(asset)
-            path = os.path.abspath(os.path.join(assets_dir, asset.filename))
-            if not path.startswith(assets_dir + os.sep):
+            path = (os.path.abspath(os.path.join(assets_dir, asset.filename)) if local
+                    else fspath.join(assets_dir, asset.filename))
+            inside = (path.startswith(assets_dir + os.sep) if local else
+                      ".." not in asset.filename.split("/") and not asset.filename.startswith("/"))
+            if not inside:
                 raise ModuleFormatError(f"asset {asset.filename!r} points outside assets/ of "
                                         f"{module_dir}")
             node = nodes.get(asset.tensor_info.name.split(":")[0])
@@ -46,5 +51,5 @@ def load_module_spec(handle: str | os.PathLike) -> ModuleSpec:
     module_dir = resolve(os.fspath(handle))
     saved_model = read_saved_model(module_dir)
     unbake_assets(saved_model, module_dir)
-    checkpoint = os.path.join(module_dir, "variables", "variables")
+    checkpoint = fspath.join(module_dir, "variables", "variables")
     return ModuleSpec(saved_model, checkpoint_path=checkpoint, module_dir=module_dir)

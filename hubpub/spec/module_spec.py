@@ -116,8 +116,13 @@ class ModuleSpec:
         return _tags_key(tags) in self._variants
 
     # --- the old public API --------------------------------------------------------------
-    def get_tags(self) -> list[frozenset[str]]:
-        return sorted(self._variants, key=lambda t: sorted(t))
+    def get_tags(self) -> list[set[str]]:
+        """The variants' tag sets, in the order the publisher declared them (as the old library)."""
+        return [set(tags) for tags in self._variants]
+
+    def sorted_tags(self) -> list[frozenset[str]]:
+        """The variants' tag sets in a stable order (by sorted tags): for reports and choices."""
+        return sorted(self._variants, key=sorted)
 
     def get_signature_names(self, tags: Iterable[str] | None = None) -> list[str]:
         return list(self.meta_graph(tags).signature_def.keys())
@@ -164,5 +169,5 @@ class ModuleSpec:
                     name_transform_fn=name_transform_fn)
 
     def __repr__(self) -> str:
-        tags = ", ".join("{" + ",".join(sorted(t)) + "}" for t in self.get_tags())
+        tags = ", ".join("{" + ",".join(sorted(t)) + "}" for t in self.sorted_tags())
         return f"<hubpub.ModuleSpec variants=[{tags}]>"

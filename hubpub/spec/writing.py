@@ -1,11 +1,14 @@
 """Writing a module directory: assets baked in, variables through a callback, then the protos.
 
-The directory appears complete or not at all: everything is written to a private folder next
-to it and moved into place.
+No module is ever half-written: everything is written to a private folder (beside a new
+target, inside an existing folder that holds no module, or locally for a TensorFlow filesystem
+URL such as ``gs://``) and moved or copied into place with ``tfhub_module.pb`` last. An
+existing module is never touched.
 """
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import os
 import re
@@ -15,6 +18,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
+from hubpub import fspath
 from hubpub._tf import tf
 from hubpub.errors import ExportError, SpecError
 from hubpub.spec.files import ASSETS_COLLECTION, MODULE_DEF_FILE, SAVED_MODEL_FILE
@@ -118,46 +122,157 @@ def _scrub_table_shared_names(meta: Any, names: Mapping[str, str]) -> None:
         node.attr["shared_name"].s = (match.group(1) + replacement + match.group(3)).encode()
 
 
-def _prepare_target(path: Path) -> Path:
-    if path.exists() and (not path.is_dir() or any(path.iterdir())):
-        raise ExportError(f"{path} already exists; hubpub does not export onto an existing "
-                          "module. Export to a new path, or remove it first.")
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent))
-        umask = os.umask(0)
-        os.umask(umask)
-        tmp.chmod(0o777 & ~umask)  # mkdtemp makes it private; a module folder is not
-        return tmp
-    except OSError as exc:
-        raise ExportError(f"cannot write to {path.parent}: {exc.strerror}") from exc
+_MODULE_ENTRIES = ("assets", "variables", SAVED_MODEL_FILE, MODULE_DEF_FILE)  # tfhub_module.pb last
 
 
-def write_module(saved_model: Any, path: str | Path, *,
-                 write_variables: Callable[[str], None] | None = None) -> Path:
-    """Write a module directory: assets, variables (through the callback), protos.
+def _check_target(path: str, entries: list[str] | None) -> None:
+    """Refuse a target that is a file, holds a module, or holds folders the module would replace.
 
-    ``write_variables(prefix)`` writes a V2 checkpoint at ``prefix`` (``.../variables/variables``).
+    ``entries`` lists the existing folder (None: nothing there yet).
     """
-    path = Path(path)
-    tmp = _prepare_target(path)
+    if entries is None:
+        return
+    names = {e.rstrip("/") for e in entries}
+    if SAVED_MODEL_FILE in names or MODULE_DEF_FILE in names:
+        raise ExportError(f"{path} already exists and holds a module; hubpub does not export onto "
+                          "an existing module. Export to a new path, or remove it first.")
+    clash = sorted(names & {"assets", "variables"})
+    if clash:
+        raise ExportError(f"{path} already exists and holds {clash}, which the module's own "
+                          "would replace; export to a new or empty folder.")
+
+
+def _local_entries(path: Path) -> list[str] | None:
+    if not path.exists():
+        return None
+    if not path.is_dir():
+        raise ExportError(f"{path} already exists and is not a folder; export to a new path.")
+    return [p.name for p in path.iterdir()]
+
+
+def _stage(saved_model: Any, folder: Path,
+           write_variables: Callable[[str], None] | None) -> None:
+    """Write every file of the module into ``folder`` (an empty private folder)."""
+    saved_model = copy.deepcopy(saved_model)
+    assets = bake_assets(saved_model)
+    (folder / "assets").mkdir()
+    for name, source in sorted(assets.items()):
+        _copy_asset(source, folder / "assets" / name, name)
+    (folder / "variables").mkdir()  # always, as the old library (empty without variables)
+    if write_variables is not None:
+        write_variables(str(folder / "variables" / "variables"))
+    (folder / SAVED_MODEL_FILE).write_bytes(saved_model.SerializeToString(deterministic=True))
+    (folder / MODULE_DEF_FILE).write_bytes(ModuleDef(format=FORMAT_V3).SerializeToString())
+
+
+def _copy_asset(source: str, dest: Path, name: str) -> None:
+    if fspath.is_local(source):
+        local = fspath.to_local(source)
+        if not os.path.isfile(local):
+            raise ExportError(f"asset file {source} does not exist (needed as assets/{name})")
+        shutil.copyfile(local, dest)
+        return
+    gfile = fspath.gfile()
+    if not gfile.exists(source) or gfile.isdir(source):
+        raise ExportError(f"asset file {source} does not exist (needed as assets/{name})")
+    gfile.copy(source, str(dest))
+
+
+def _private_folder(parent: Path, prefix: str) -> Path:
     try:
-        saved_model = copy.deepcopy(saved_model)
-        assets = bake_assets(saved_model)
-        (tmp / "assets").mkdir()
-        for name, source in sorted(assets.items()):
-            if not os.path.isfile(source):
-                raise ExportError(f"asset file {source} does not exist (needed as assets/{name})")
-            shutil.copyfile(source, tmp / "assets" / name)
-        if write_variables is not None:
-            (tmp / "variables").mkdir()
-            write_variables(str(tmp / "variables" / "variables"))
-        (tmp / SAVED_MODEL_FILE).write_bytes(saved_model.SerializeToString(deterministic=True))
-        (tmp / MODULE_DEF_FILE).write_bytes(ModuleDef(format=FORMAT_V3).SerializeToString())
-        if path.exists():
-            path.rmdir()  # an empty directory, checked above
+        parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=prefix, suffix=".tmp", dir=parent))
+    except OSError as exc:
+        raise ExportError(f"cannot write to {parent}: {exc.strerror}") from exc
+    umask = os.umask(0)
+    os.umask(umask)
+    tmp.chmod(0o777 & ~umask)  # mkdtemp makes it private; a module folder is not
+    return tmp
+
+
+def _write_local(saved_model: Any, path: Path,
+                 write_variables: Callable[[str], None] | None) -> Path:
+    entries = _local_entries(path)
+    _check_target(str(path), entries)
+    if entries:
+        # A folder holding other files (the old library exported there): stage inside it,
+        # then move the module's entries in, tfhub_module.pb last, so that no reader ever
+        # sees a module before it is complete.
+        tmp = _private_folder(path, ".hubpub-export.")
+        moved: list[Path] = []
+        try:
+            _stage(saved_model, tmp, write_variables)
+            for name in _MODULE_ENTRIES:
+                os.rename(tmp / name, path / name)
+                moved.append(path / name)
+        except BaseException:
+            for done in reversed(moved):
+                shutil.rmtree(done) if done.is_dir() else done.unlink()
+            raise
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+        return path
+    tmp = _private_folder(path.parent, f".{path.name}.")
+    try:
+        _stage(saved_model, tmp, write_variables)
+        if entries is not None:
+            path.rmdir()  # an empty folder, checked above
         os.replace(tmp, path)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     return path
+
+
+def _write_gfile(saved_model: Any, path: str,
+                 write_variables: Callable[[str], None] | None) -> str:
+    """A TensorFlow filesystem target (gs://, s3://, ram://, ...): no renames there.
+
+    Staged locally, then copied file by file with tfhub_module.pb last; on failure the copied
+    files are removed again.
+    """
+    gfile = fspath.gfile()
+    entries = None
+    if gfile.exists(path):
+        if not gfile.isdir(path):
+            raise ExportError(f"{path} already exists and is not a folder; export to a new path.")
+        entries = gfile.listdir(path)
+    _check_target(path, entries)
+    stage = Path(tempfile.mkdtemp(prefix="hubpub-export-"))
+    copied: list[str] = []
+    try:
+        _stage(saved_model, stage, write_variables)
+        gfile.makedirs(path)
+        for name in _MODULE_ENTRIES:
+            source = stage / name
+            dest = fspath.join(path, name)
+            if source.is_dir():
+                gfile.makedirs(dest)
+                copied.append(dest)
+                for child in sorted(source.iterdir()):
+                    gfile.copy(str(child), fspath.join(dest, child.name))
+            else:
+                gfile.copy(str(source), dest)
+                copied.append(dest)
+    except BaseException:
+        for done in reversed(copied):
+            with contextlib.suppress(Exception):  # best effort: the filesystem may be gone
+                gfile.rmtree(done) if gfile.isdir(done) else gfile.remove(done)
+        raise
+    finally:
+        shutil.rmtree(stage, ignore_errors=True)
+    return path
+
+
+def write_module(saved_model: Any, path: str | Path, *,
+                 write_variables: Callable[[str], None] | None = None) -> Path | str:
+    """Write a module directory: assets, variables (through the callback), protos.
+
+    ``write_variables(prefix)`` writes a V2 checkpoint at ``prefix`` (``.../variables/variables``).
+    ``path`` may be a folder that exists without a module in it, a ``file://`` URL or a
+    TensorFlow filesystem URL (returned as a string).
+    """
+    target = os.fspath(path)
+    if fspath.is_local(target):
+        return _write_local(saved_model, Path(fspath.to_local(target)), write_variables)
+    return _write_gfile(saved_model, target, write_variables)
