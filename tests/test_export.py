@@ -256,9 +256,10 @@ def test_training_dir_without_checkpoint(root):
 
 
 @pytest.mark.parametrize("values, named", [
-    ({"a": 1.0}, r"'b' is not in the checkpoint"),
-    ({"a": np.zeros([2], np.float32), "b": 1.0}, r"'a' has shape \[2\] in the checkpoint, "
-                                                  r"the module needs \[\]"),
+    ({"a": 1.0}, r"\bb is not found in the checkpoint"),
+    ({"a": np.zeros([2], np.float32), "b": 1.0}, r"\ba has shape \[2\] in the checkpoint, "
+                                                  r"which doesn't match with shape of the "
+                                                  r"module's variable, \[\]"),
 ], ids=["missing-variable", "wrong-shape"])
 def test_checkpoint_that_does_not_match(root, values, named):
     name = "bad_ckpt_" + "_".join(sorted(values)) + str(len(np.shape(values["a"])))

@@ -515,8 +515,11 @@ def _state_colocated_with_placeholder_module():
 
 
 def test_a_state_op_colocated_with_a_non_state_op_is_refused():
-    with pytest.raises(hub.SpecError, match="State op 'v'.*colocated with node 'x'"):
+    with pytest.raises(hub.SpecError, match="State op 'v'.*colocated with node 'x'") as info:
         hub.create_module_spec(_state_colocated_with_placeholder_module)
+    # The old library's key phrases, which callers match on, are kept.
+    assert "state-holding node must not be subject to a tf.colocate_with" in str(info.value)
+    assert "'loc:@x'" in str(info.value)
 
 
 def _input_colocated_module():

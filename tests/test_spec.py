@@ -119,6 +119,22 @@ def test_signature_value_must_be_a_tensor():
         hub.create_module_spec(module_fn)
 
 
+@pytest.mark.parametrize("kind", ["inputs", "outputs"])
+def test_unsupported_signature_type_keeps_the_old_key_phrase(kind):
+    def module_fn():
+        x = v1.placeholder(tf.int64, [None])
+        slices = tf.IndexedSlices(x, v1.placeholder(tf.int64, [None]))
+        if kind == "inputs":
+            hub.add_signature(inputs={"x": slices}, outputs=x)
+        else:
+            hub.add_signature(inputs={"x": x}, outputs=slices)
+
+    with pytest.raises(ValueError, match=rf"The {kind} of signature 'default' should have one "
+                                         r"of the types Tensor, SparseTensor or RaggedTensor; "
+                                         r"got '.*': IndexedSlices"):
+        hub.create_module_spec(module_fn)
+
+
 def test_source_lines_point_at_the_publisher_code(fruit_spec):
     source = Path(modulefns.__file__).read_text().splitlines()
     path, line = fruit_spec.source_lines[frozenset()]["apples"]

@@ -40,13 +40,15 @@ def _as_dict(value: Any) -> dict[str, Any]:
     return {"default": value}
 
 
-def _check_signature_values(kind: str, values: Mapping[str, Any]) -> None:
+def _check_signature_values(name: str, kind: str, values: Mapping[str, Any]) -> None:
     bad = [f"{key!r}: {type(v).__name__}" for key, v in sorted(values.items())
            if not isinstance(v, (tf.Tensor, tf.SparseTensor, tf.RaggedTensor))]
     if bad:
+        # "should have one of the types" is the old library's wording; code matches on it.
         raise SpecError(
-            f"Signature {kind} must be Tensor, SparseTensor or RaggedTensor; got "
-            + ", ".join(bad) + ". For a variable pass v.read_value().")
+            f"The {kind} of signature '{name}' should have one of the types Tensor, "
+            "SparseTensor or RaggedTensor; got " + ", ".join(bad)
+            + ". For a variable pass v.read_value().")
 
 
 def add_signature(name: str | None = None, inputs: Any = None, outputs: Any = None) -> None:
@@ -56,8 +58,8 @@ def add_signature(name: str | None = None, inputs: Any = None, outputs: Any = No
     """
     name = name or "default"
     inputs, outputs = _as_dict(inputs), _as_dict(outputs)
-    _check_signature_values("inputs", inputs)
-    _check_signature_values("outputs", outputs)
+    _check_signature_values(name, "inputs", inputs)
+    _check_signature_values(name, "outputs", outputs)
     from tensorflow.core.protobuf import meta_graph_pb2
 
     signature = meta_graph_pb2.SignatureDef()

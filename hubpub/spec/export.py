@@ -44,12 +44,12 @@ def check_checkpoint(checkpoint_path: str, wanted: Mapping[str, Any]) -> None:
     for key, variable in sorted(wanted.items()):
         parts = variable if isinstance(variable, list) else [variable]
         if key not in available:
-            problems.append(f"'{key}' is not in the checkpoint")
+            problems.append(f"{key} is not found in the checkpoint")  # the old wording
             continue
         shape = _full_shape(parts)
         if shape is not None and list(available[key]) != shape:
-            problems.append(f"'{key}' has shape {list(available[key])} in the checkpoint, "
-                            f"the module needs {shape}")
+            problems.append(f"{key} has shape {list(available[key])} in the checkpoint, which "
+                            f"doesn't match with shape of the module's variable, {shape}")
     if problems:
         raise WeightsError(f"checkpoint {checkpoint_path} does not match the module's "
                            "variables: " + "; ".join(problems))

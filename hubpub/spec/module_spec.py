@@ -27,10 +27,14 @@ def _colocation_problem(meta: Any, tags: frozenset[str]) -> str | None:
         for group in node.attr["_class"].list.s:
             other = group.decode().removeprefix("loc:@")
             if other != node.name and other in nodes and not is_state_op(nodes[other]):
+                # Keeps the old library's wording ("state-holding node", "colocate_with").
                 return (f"State op '{node.name}' ({node.op}) of variant {sorted(tags)} is "
                         f"colocated with node '{other}' ({nodes[other].op}), which is not a "
-                        "state op; create variables and tables outside colocate_with blocks "
-                        "that name other ops.")
+                        "state op: a state-holding node must not be subject to a "
+                        "tf.colocate_with(y) constraint unless y is also a state-holding node "
+                        f"(its colocation groups are {[g.decode() for g in node.attr['_class'].list.s]}). "
+                        "Create variables and tables outside colocate_with blocks that name "
+                        "other ops.")
     return None
 
 

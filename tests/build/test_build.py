@@ -172,7 +172,7 @@ def test_a_checkpoint_that_does_not_match_is_an_input_error(tmp_path, capsys):
     (out / "keep.txt").write_text("previous build")
     assert _build(manifest, out) == 2
     err = capsys.readouterr().err
-    assert "'dense/kernel' is not in the checkpoint" in err
+    assert "dense/kernel is not found in the checkpoint" in err
     assert sorted(p.name for p in out.iterdir()) == ["keep.txt"]
 
 
