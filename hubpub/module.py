@@ -109,14 +109,14 @@ class Module(ModuleInstance):
         prefix_shared_names(meta, apply_scope)
         first_new_op = len(graph.get_operations())
         import_meta_graph(meta, input_map=feed_map, import_scope=scope_name)
-        self._rewrite_colocation(graph, apply_scope, feed_map, first_new_op)
+        self._rewrite_colocation(graph, meta, apply_scope, feed_map, first_new_op)
         outputs = {}
         for key, info in sig.outputs.items():
             outputs[key] = self._output(graph, info, feed_map, apply_scope)
         return outputs
 
     @staticmethod
-    def _rewrite_colocation(graph: tf.Graph, apply_scope: str, feed_map: dict,
+    def _rewrite_colocation(graph: tf.Graph, meta: Any, apply_scope: str, feed_map: dict,
                             first_new_op: int) -> None:
         """Point ``loc:@`` constraints at what replaced a node, not at its dead placeholder.
 
@@ -126,14 +126,7 @@ class Module(ModuleInstance):
         """
         from tensorflow.core.framework import attr_value_pb2
 
-        groups_of: dict[str, list[bytes]] = {}
-        for name, tensor in feed_map.items():
-            node = name.split(":")[0]
-            groups = sorted(tensor.op.colocation_groups())
-            if groups_of.setdefault(node, groups) != groups:
-                raise SpecError(f"Failed to rewrite colocation constraints while applying the "
-                                f"module: the outputs of node '{node}' are fed from ops in "
-                                "different colocation groups.")
+        groups_of = _feeding_groups(meta, feed_map, graph, apply_scope)
         prefix = f"loc:@{apply_scope}/"
         for op in graph.get_operations()[first_new_op:]:
             try:
@@ -143,10 +136,19 @@ class Module(ModuleInstance):
             new: list[bytes] = []
             for group in old:
                 text = group.decode()
-                if text.startswith(prefix) and text[len(prefix):] in groups_of:
-                    new.extend(g for g in groups_of[text[len(prefix):]] if g not in new)
-                elif group not in new:
-                    new.append(group)
+                candidates = groups_of.get(text[len(prefix):]) if text.startswith(prefix) else None
+                if not candidates:
+                    if group not in new:
+                        new.append(group)
+                    continue
+                if len(candidates) > 1:
+                    raise SpecError(
+                        f"Failed to rewrite colocation constraints while applying the module: "
+                        f"constraint '{text}' of op '{op.name}' names a node whose outputs come "
+                        f"from ops in different colocation groups: {candidates[0]} vs "
+                        f"{candidates[1]}. Feed the signature's inputs from ops colocated "
+                        "alike (or from the same op).")
+                new.extend(g for g in candidates[0] if g not in new)
             if new != list(old):
                 op._set_attr("_class", attr_value_pb2.AttrValue(
                     list=attr_value_pb2.AttrValue.ListValue(s=new)))
@@ -181,6 +183,34 @@ class Module(ModuleInstance):
 
     def get_attached_message(self, key: str, message_type: type, required: bool = False) -> Any:
         return self._spec.get_attached_message(key, message_type, self._tags, required)
+
+
+def _feeding_groups(meta: Any, feed_map: dict, graph: tf.Graph,
+                    apply_scope: str) -> dict[str, list[list[bytes]]]:
+    """For each fed node: the distinct colocation groups of what now provides its outputs.
+
+    A node fed only in part (an input taken from one output of a multi-output op while another
+    output is still computed inside the module) also provides its own imported groups.
+    """
+    out: dict[str, list[list[bytes]]] = {}
+    for name, tensor in sorted(feed_map.items()):  # sorted: the same message every time
+        groups = sorted(tensor.op.colocation_groups())
+        seen = out.setdefault(name.split(":")[0], [])
+        if groups not in seen:
+            seen.append(groups)
+    consumed = {_tensor_key(i) for node in meta.graph_def.node for i in node.input
+                if not i.startswith("^")}
+    fed = {_tensor_key(name) for name in feed_map}
+    for node, seen in out.items():
+        if any(t.split(":")[0] == node and t not in fed for t in consumed):
+            own = sorted(graph.get_operation_by_name(f"{apply_scope}/{node}").colocation_groups())
+            if own not in seen:
+                seen.append(own)
+    return out
+
+
+def _tensor_key(name: str) -> str:
+    return name if ":" in name else f"{name}:0"
 
 
 def _components(value: Any, info: Any) -> list[tf.Tensor]:

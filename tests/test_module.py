@@ -532,3 +532,45 @@ def _input_colocated_module():
 def test_an_input_with_a_colocation_constraint_is_refused():
     with pytest.raises(hub.SpecError, match="input 'default' .*colocated"):
         hub.create_module_spec(_input_colocated_module)
+
+
+def _inputs_from_one_split():
+    """Two inputs taken from the outputs of one Split op; ``sum`` is colocated with it."""
+    first, second = tf.split(tf.constant([5.0, 6.0, 7.0, 8.0]), 2, name="halves")
+    with v1.colocate_with(first):
+        total = tf.add(first, second, name="sum")
+    hub.add_signature("both", inputs={"a": first, "b": second}, outputs=total)
+    hub.add_signature("first_only", inputs={"a": first}, outputs=total)
+
+
+@pytest.fixture(scope="module")
+def split_spec():
+    return hub.create_module_spec(_inputs_from_one_split)
+
+
+def test_inputs_from_a_multi_output_op_follow_their_feeds(graph, split_spec):
+    anchor = tf.constant([0.0, 0.0], name="anchor")
+    with v1.colocate_with(anchor):
+        a = tf.constant([1.0, 2.0], name="a")
+        b = tf.constant([10.0, 20.0], name="b")
+    module = hub.Module(split_spec, name="m")
+    total = module({"a": a, "b": b}, signature="both")
+    assert total.op.colocation_groups() == [b"loc:@anchor"]
+    np.testing.assert_allclose(_run(total), [11.0, 22.0])
+
+
+def test_inputs_from_differently_colocated_ops_cannot_share_a_constraint(graph, split_spec):
+    a = tf.constant([1.0, 2.0], name="a")
+    b = tf.constant([10.0, 20.0], name="b")
+    module = hub.Module(split_spec, name="m")
+    with pytest.raises(ValueError, match=r"Failed to rewrite colocation constraints .* "
+                                         r"'loc:@m_apply_both/halves' .* "
+                                         r"\[b'loc:@a'\] vs \[b'loc:@b'\]"):
+        module({"a": a, "b": b}, signature="both")
+
+
+def test_an_op_fed_in_part_keeps_its_own_group_apart(graph, split_spec):
+    module = hub.Module(split_spec, name="m")
+    with pytest.raises(ValueError, match=r"'loc:@m_apply_first_only/halves' .* \[b'loc:@a'\] "
+                                         r"vs \[b'loc:@m_apply_first_only/halves'\]"):
+        module({"a": tf.constant([1.0, 2.0], name="a")}, signature="first_only")

@@ -249,10 +249,16 @@ def test_duplicate_tag_sets():
         hub.create_module_spec(modulefns.batch_norm, variants)
 
 
-def test_input_that_is_not_a_placeholder():
-    with pytest.raises(SpecError, match=r"input 'default' is the output of Mul node 'mul', not "
-                                        r"of a placeholder"):
-        hub.create_module_spec(modulefns.input_not_placeholder)
+def test_input_that_is_not_a_placeholder_is_accepted_and_cut(caplog):
+    with caplog.at_level(logging.WARNING, logger="hubpub.spec.authoring"):
+        spec = hub.create_module_spec(modulefns.input_not_placeholder)
+    assert "input 'default' of signature 'default' (variant []) is the output of Mul node " \
+           "'mul', not of a placeholder" in caplog.text
+    assert "HUB105" in caplog.text
+    with tf.Graph().as_default():
+        y = hub.Module(spec)(3.0)
+        with v1.Session() as session:
+            assert session.run(y) == 4.0  # 3 + 1: what computed the input inside never runs
 
 
 def test_placeholder_no_signature_feeds():

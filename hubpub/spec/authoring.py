@@ -150,7 +150,7 @@ def build_variant(module_fn: Callable[..., Any], tags: Iterable[str], args: Mapp
     for name, signature, placeholders in signatures:
         meta.signature_def[name].CopyFrom(signature)  # a repeated name: the last call wins
         placeholder_ops[name] = placeholders
-    _check_inputs_are_placeholders(placeholder_ops, tags)
+    _check_inputs(placeholder_ops, tags)
     lines = record_source_lines(graph) if with_source_lines else {}
     _check_outputs_are_fed(meta, tags, lines)
     if attachments:
@@ -249,22 +249,28 @@ def _depends_on_placeholder(tensor: tf.Tensor) -> bool:
     return False
 
 
-def _check_inputs_are_placeholders(placeholder_ops: Mapping[str, Mapping[str, list]],
-                                   tags: Iterable[str]) -> None:
-    for signature, inputs in placeholder_ops.items():
+def _check_inputs(input_ops: Mapping[str, Mapping[str, list]], tags: Iterable[str]) -> None:
+    """Inputs may be any tensor, as in the old library, but never carry colocation constraints.
+
+    A consumer feeds every input, so what computes a non-placeholder input in the module never
+    runs: that is allowed (the graph above it is cut) and reported by lint as HUB105.
+    """
+    for signature, inputs in input_ops.items():
         for key, ops in inputs.items():
             for op in ops:
                 if op.type not in ("Placeholder", "PlaceholderWithDefault"):
-                    raise SpecError(
-                        f"Signature '{signature}' input '{key}' is the output of {op.type} "
-                        f"node '{op.name}', not of a placeholder (variant {sorted(tags)}). "
-                        "Create inputs with tf.compat.v1.placeholder (or sparse_placeholder).")
+                    log.warning("input '%s' of signature '%s' (variant %s) is the output of %s "
+                                "node '%s', not of a placeholder: consumers feed it, so what "
+                                "computes it in the module never runs (lint rule HUB105)",
+                                key, signature, sorted(tags), op.type, op.name)
                 if op.colocation_groups() != [f"loc:@{op.name}".encode()]:
+                    # "must not be subject to a tf.colocate_with" is the old library's wording.
                     raise SpecError(
                         f"Signature '{signature}' input '{key}' (node '{op.name}') is colocated "
-                        f"with {[g.decode() for g in op.colocation_groups()]}; inputs are "
-                        "replaced when the module is applied, so they cannot carry colocation "
-                        "constraints. Create the placeholder outside colocate_with blocks.")
+                        f"with {[g.decode() for g in op.colocation_groups()]}: a tensor used as "
+                        "a signature input must not be subject to a tf.colocate_with(y) "
+                        "constraint, since inputs are replaced when the module is applied. "
+                        "Create the input outside colocate_with blocks.")
 
 
 def _check_outputs_are_fed(meta: Any, tags: Iterable[str],
@@ -274,14 +280,12 @@ def _check_outputs_are_fed(meta: Any, tags: Iterable[str],
     ``tf.saved_model.load`` refuses such a signature, and ``hub.Module`` would leave the
     placeholder unfed at run time.
     """
-    from hubpub.spec.tensor_info import tensor_names
     from hubpub.spec.view import VariantView
 
     view = VariantView(meta)
-    for name, signature in meta.signature_def.items():
-        fed = {n.split(":")[0] for info in signature.inputs.values() for n in tensor_names(info)}
-        needed = [n for info in signature.outputs.values() for n in tensor_names(info)]
-        for node in sorted(view.ancestors(needed) - fed):
+    for name in meta.signature_def:
+        # The walk stops at the input tensors: above an input, nothing runs.
+        for node in sorted(view.signature_nodes(name)):
             if view.nodes[node].op == "Placeholder":
                 where = "{}:{}: ".format(*lines[node]) if node in lines else ""
                 raise SpecError(

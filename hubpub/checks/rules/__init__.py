@@ -17,6 +17,7 @@ from hubpub.checks.rules import hub101_common_signature
 from hubpub.checks.rules import hub102_fixed_batch
 from hubpub.checks.rules import hub103_default_signature
 from hubpub.checks.rules import hub104_unfed_placeholder
+from hubpub.checks.rules import hub105_input_not_placeholder
 from hubpub.checks.rules import hub201_regularization_losses
 from hubpub.checks.rules import hub202_optimizer_regularization
 from hubpub.checks.rules import hub203_batchnorm_momentum
@@ -44,6 +45,7 @@ _MODULES: tuple[ModuleType, ...] = (
     hub102_fixed_batch,
     hub103_default_signature,
     hub104_unfed_placeholder,
+    hub105_input_not_placeholder,
     hub201_regularization_losses,
     hub202_optimizer_regularization,
     hub203_batchnorm_momentum,
