@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import errno
 import importlib
 import os
 import signal
@@ -71,6 +72,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("hubpub: interrupted", file=sys.stderr)
         return 130
+    except OSError as exc:
+        # A full disk (or a file-size limit) is the machine's state, not a bug in hubpub:
+        # whatever was being written, the command cleaned up on its way out.
+        if exc.errno not in _DISK_FULL:
+            raise
+        where = f" {exc.filename}" if exc.filename else ""
+        print(f"hubpub: error: writing{where} failed: {exc.strerror}; free some space (or "
+              f"raise the file size limit) and run the command again", file=sys.stderr)
+        return 2
+
+
+_DISK_FULL = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG}
 
 
 class _CheckedStdout:

@@ -234,3 +234,34 @@ def test_reader_that_goes_away_is_exit_2() -> None:
     assert proc.returncode == 2
     assert "cannot write to standard output: Broken pipe" in err
     assert "Traceback" not in err
+
+
+# --- a full disk during a build ---------------------------------------------------------------
+
+def _file_size_limit(limit: int) -> None:
+    """In the child: writes beyond ``limit`` bytes fail with EFBIG, as on a full disk."""
+    import resource
+    import signal
+
+    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+    resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(sys.platform == "win32", reason="RLIMIT_FSIZE is POSIX")
+@pytest.mark.parametrize(("limit", "message"), [
+    (2000, "cannot write the module to"),  # saved_model.pb does not fit: the export fails
+    (2500, "writing failed: File too large"),  # the module fits, the build report does not
+], ids=["export", "report"])
+def test_build_on_a_full_disk_is_exit_2_and_leaves_out_empty(tmp_path: Path, limit: int,
+                                                             message: str) -> None:
+    from hubpub.scaffold import write_scaffold
+
+    write_scaffold("basic", tmp_path / "p", handle="acme/full")
+    out = tmp_path / "out"
+    result = _hubpub("build", str(tmp_path / "p" / "hubpub.yaml"), "--out", str(out),
+                     stdout=subprocess.DEVNULL, preexec_fn=lambda: _file_size_limit(limit))
+    assert result.returncode == 2, result.stderr
+    assert message in result.stderr
+    assert "Traceback" not in result.stderr
+    assert list(out.iterdir()) == []  # nothing half-published, no staging folder left

@@ -218,6 +218,14 @@ def _write_local(saved_model: Any, path: Path,
         if entries is not None:
             path.rmdir()  # an empty folder, checked above
         os.replace(tmp, path)
+    except OSError as exc:  # a full disk, most often
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise ExportError(f"cannot write the module to {path}: {exc.strerror or exc}") from exc
+    except tf.errors.OpError as exc:  # the checkpoint writer's own (ResourceExhausted: full)
+        shutil.rmtree(tmp, ignore_errors=True)
+        reason = next((line.strip() for line in exc.message.splitlines()
+                       if "No space left" in line), exc.message.splitlines()[0])
+        raise ExportError(f"cannot write the module's variables to {path}: {reason}") from exc
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
