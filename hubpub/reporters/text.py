@@ -38,6 +38,12 @@ def where(location: Location, root: Path | None = None) -> str:
     return f"{text}:{location.column}" if location.column is not None else text
 
 
+def _printable(text: str) -> str:
+    """Control characters other than newlines and tabs escaped: names inside a hostile module
+    or tarball (``\x1b]0;...``) must not drive the terminal that shows the report."""
+    return "".join(c if c.isprintable() or c in "\n\t" else repr(c)[1:-1] for c in text)
+
+
 def render_text(findings: Sequence[Finding], *, target: str = "", color: bool = False,
                 root: Path | None = None) -> str:
     """One line per unsuppressed finding; suppressed ones are only counted."""
@@ -49,8 +55,9 @@ def render_text(findings: Sequence[Finding], *, target: str = "", color: bool = 
         if color:
             tint = _RED if finding.severity is Severity.ERROR else _YELLOW
             code = f"{_BOLD}{tint}{code}{_RESET}"
-        line = f"{where(finding.location, root) or target}: {code} {finding.message}"
-        detail = finding.location.describe()
+        line = (f"{_printable(where(finding.location, root) or target)}: {code} "
+                f"{_printable(finding.message)}")
+        detail = _printable(finding.location.describe())
         if detail:
             line += f" [{_DIM}{detail}{_RESET}]" if color else f" [{detail}]"
         lines.append(line)

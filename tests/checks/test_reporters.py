@@ -53,6 +53,15 @@ def test_text_colour_and_clean():
     assert render_text([], target="x") == ""
 
 
+def test_text_escapes_control_characters_from_the_module():
+    """Node names and messages come from a stranger's module: no terminal escapes get out."""
+    hostile = Finding("HUB301", Severity.ERROR, "op ReadFile at \x1b]0;owned\x07\nsecond line",
+                      Location(path="m\x1b[2J", node="read\x1b[31m"))
+    assert render_text([hostile]) == (
+        "m\\x1b[2J: HUB301 op ReadFile at \\x1b]0;owned\\x07\nsecond line "
+        "[node 'read\\x1b[31m']\n1 error, 0 warnings\n")
+
+
 def test_json_is_the_documented_object():
     document = json.loads(render_json(FINDINGS, target="hubpub.yaml"))
     assert document["version"] == 1
