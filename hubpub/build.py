@@ -8,10 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import platform
-import shutil
-import tempfile
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -19,8 +16,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from hubpub.errors import CheckFailure, ExportError
+from hubpub.errors import CheckFailure
 from hubpub.manifest import Manifest
+from hubpub.outdir import publish, staging
 from hubpub.publisher import TIMEOUT_SECONDS, time_limit
 from hubpub.target import Progress, build_spec, export_weights, load_recipe, module_view
 
@@ -49,30 +47,6 @@ def run_checks(manifest: Manifest, view: Any) -> list[Any]:
     if config.baseline is not None:
         findings = filter_new(findings, load_baseline(config.baseline))
     return findings
-
-
-@contextmanager
-def _staging(out_dir: Path) -> Iterator[Path]:
-    try:
-        out_dir.mkdir(parents=True, exist_ok=True)
-        stage = Path(tempfile.mkdtemp(prefix=".hubpub-build-", dir=out_dir))
-    except OSError as exc:
-        raise ExportError(f"cannot write to output directory {out_dir} "
-                          f"({exc.strerror or exc}); choose a writable --out") from exc
-    try:
-        yield stage
-    finally:
-        shutil.rmtree(stage, ignore_errors=True)
-
-
-def _publish(stage: Path, out_dir: Path, names: list[str]) -> None:
-    """Move staged outputs into ``out_dir``; a replaced module folder is swapped, then removed."""
-    for name in names:
-        source, target = stage / name, out_dir / name
-        if source.is_dir() and target.exists():
-            old = stage / f".old-{name}"
-            os.replace(target, old)
-        os.replace(source, target)
 
 
 def _versions() -> dict[str, str]:
@@ -153,7 +127,7 @@ def _build(manifest: Manifest, out_dir: Path, timer: _Timer, start_smoke: Callab
 
     base = f"{manifest.publisher}-{manifest.name}-{manifest.version}"
     # Staged first, so an unwritable --out fails before any publisher code runs.
-    with _staging(out_dir) as stage:
+    with staging(out_dir) as stage:
         with timer.step("load"):
             recipe = load_recipe(manifest, progress)
         smoke_run = start_smoke()
@@ -197,7 +171,7 @@ def _build(manifest: Manifest, out_dir: Path, timer: _Timer, start_smoke: Callab
             written += _write_docs(manifest, view, report, stage, out_dir, base)
         report["timings"] = timer.timings
         (stage / "build-report.json").write_text(json.dumps(report, indent=2) + "\n")
-        _publish(stage, out_dir, written)
+        publish(stage, out_dir, written)
     return BuildResult(out_dir, out_dir / packed.path.name, packed.sha256, out_dir / base,
                        report, findings)
 

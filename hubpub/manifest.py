@@ -21,6 +21,7 @@ import jsonschema
 from hubpub.errors import InputError, ManifestError, ManifestProblem
 from hubpub.inputs import load_json
 from hubpub.marked_yaml import KeyPath, Marks, Position, load_marked, read_text
+from hubpub.outdir import system_folder_problem
 from hubpub.spdx import license_ids, license_problem
 
 __all__ = [
@@ -362,6 +363,11 @@ def _file_problems(document: Mapping[str, Any], positions: Mapping[KeyPath, Mark
         problem = _missing(folder, document["docs"]["template"], "docs.template")
         if problem:
             yield at(("docs", "template")), problem
+    if ok(("output",)):
+        problem = system_folder_problem(folder / document["output"])
+        if problem:
+            yield at(("output",)), (f"output: {problem}; a build fills it and replaces files "
+                                    f"in it, so give a folder of the project such as 'dist'")
 
 
 def _weights_problems(weights: Mapping[str, Any], positions: Mapping[KeyPath, Marks],

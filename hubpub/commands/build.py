@@ -28,6 +28,10 @@ def run(args: argparse.Namespace) -> int:
     from hubpub.manifest import load_manifest
 
     manifest = load_manifest(args.manifest)  # before TensorFlow: a typo fails fast
+    if args.out is not None:
+        from hubpub.outdir import refuse_system_folder
+
+        refuse_system_folder(args.out, f"--out {args.out}")
     from hubpub.checks.config import config_from_manifest
 
     config_from_manifest(manifest)  # so does an unknown rule code or option in `lint:`

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from hubpub.atomic import write_text_atomically
 from hubpub.checks.findings import Finding, Severity
+from hubpub.errors import HubpubError
 
 if TYPE_CHECKING:
     from hubpub.checks.config import LintConfig
@@ -115,6 +116,26 @@ def run(args: argparse.Namespace) -> int:
     return lint(args)
 
 
+def _refuse_overwriting_inputs(args: argparse.Namespace) -> None:
+    """--output and --write-baseline must not name a target, the baseline or each other."""
+    inputs = [("target", t) for t in args.targets] + [("--baseline", args.baseline)]
+    writes = [("--output", args.output), ("--write-baseline", args.write_baseline)]
+    for i, (flag, written) in enumerate(writes):
+        if written is None:
+            continue
+        for what, path in inputs + writes[i + 1:]:
+            if path is not None and _same_file(Path(written), Path(path)):
+                raise HubpubError(f"{flag} {written} is also the {what} {path}: writing it "
+                                  f"would destroy that input; write to another file")
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    try:
+        return a.resolve() == b.resolve() or (a.exists() and b.exists() and a.samefile(b))
+    except OSError:
+        return False
+
+
 def lint(args: argparse.Namespace, *,
          extra: Callable[[str, Any, Any, float], list[Finding]] | None = None) -> int:
     """Lint every target and report; ``extra(target, manifest, config, timeout)`` adds
@@ -128,6 +149,7 @@ def lint(args: argparse.Namespace, *,
 
     # Every manifest, flag and baseline is checked before anything is linted: a configuration
     # error exits 2 without importing TensorFlow or running any publisher code.
+    _refuse_overwriting_inputs(args)
     plans = []
     for target in args.targets:
         manifest = None
