@@ -120,8 +120,6 @@ def build(manifest: Manifest, *, out_dir: Path | None = None, progress: Progress
 
 def _build(manifest: Manifest, out_dir: Path, timer: _Timer, start_smoke: Callable[[], Any],
            progress: Progress | None) -> BuildResult:
-    from hubpub.checks.config import config_from_manifest
-    from hubpub.checks.engine import execution_blockers, refusal
     from hubpub.checks.findings import Severity
     from hubpub.package import pack, write_checksum
 
@@ -142,10 +140,6 @@ def _build(manifest: Manifest, out_dir: Path, timer: _Timer, start_smoke: Callab
             if errors:
                 raise CheckFailure(f"{len(errors)} check error(s); the module was not exported",
                                    findings=findings)
-            # Export runs the variables' initializers: never with ops hubpub does not run.
-            blockers = execution_blockers(view, config_from_manifest(manifest))
-            if blockers:
-                raise CheckFailure(refusal(blockers, "export"), findings=findings)
             module_dir = stage / base
             with timer.step("export"):
                 export_weights(manifest, spec, recipe, module_dir,

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import difflib
 import json
+import os
 import re
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -95,6 +96,8 @@ class Manifest:
     docs: dict[str, Any]
     output: Path
     lines: dict[str, Position] = field(default_factory=dict, repr=False)
+    # Dotted key -> how a code file or asset it names lies outside ``folder`` (HUB403).
+    outside_project: dict[str, str] = field(default_factory=dict)
 
     @property
     def folder(self) -> Path:
@@ -615,7 +618,32 @@ def _build(path: Path, document: Mapping[str, Any], positions: Mapping[KeyPath, 
         docs=dict(document.get("docs") or {}),
         output=(folder / document.get("output", "dist")).resolve(),
         lines=lines,
+        outside_project=_outside_project(document, folder),
     )
+
+
+def _outside_project(document: Mapping[str, Any], folder: Path) -> dict[str, str]:
+    """Code files and assets the manifest names outside its folder, and how they get there."""
+    named = {key: _get(document, tuple(key.split(".")), str) for key in ("module_fn",
+                                                                         "weights.hook")}
+    named = {key: ref.rpartition(":")[0] for key, ref in named.items()
+             if ref and ref.rpartition(":")[0].endswith(".py")}
+    named |= {f"assets.{name}": rel for name, rel in (document.get("assets") or {}).items()}
+    out = {}
+    for key, written in named.items():
+        resolved = (folder / written).resolve()
+        if resolved.is_relative_to(folder):
+            continue
+        if Path(written).is_absolute():
+            how = "an absolute path"
+        elif not Path(os.path.normpath(folder / written)).is_relative_to(folder):
+            how = "'..'"
+        else:
+            how = "a symbolic link"
+        where = "is" if str(resolved) == written else f"is {resolved},"
+        out[key] = f"'{written}' {where} outside the manifest's folder {folder} (reached " \
+                   f"through {how})"
+    return out
 
 
 def _absolute(folder: Path, relative: str | None) -> Path | None:

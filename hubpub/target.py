@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from hubpub.errors import HandleError, HubpubError
+from hubpub.errors import CheckFailure, HandleError, HubpubError
 from hubpub.manifest import Manifest
 from hubpub.publisher import import_callable, publisher_code, wrap_publisher_error
 from hubpub.resolver import TARBALL_SUFFIXES
@@ -127,7 +127,7 @@ def module_view(manifest: Manifest, spec: ModuleSpec, *, path: str | None = None
         metadata=manifest.metadata, claims=_claims(manifest),
         checkpoint_path=_checkpoint_for_checks(manifest),
         training_sources=manifest.training_sources,
-        manifest_lines=manifest.lines)
+        manifest_lines=manifest.lines, outside_project=manifest.outside_project)
 
 
 def _claims(manifest: Manifest) -> dict[str, Any]:
@@ -166,9 +166,17 @@ def export_weights(manifest: Manifest, spec: ModuleSpec, recipe: Recipe, target:
     """Create the variables, fill them from the declared source, export the module.
 
     ``progress(checkpoint_bytes_written, expected_bytes or None)`` is called while it writes.
+    Exporting runs the variables' initializers here: refused (CheckFailure) when the module
+    has ops hubpub does not run, whatever the lint configuration reports.
     """
+    from hubpub.checks.config import config_from_manifest
+    from hubpub.checks.engine import execution_blockers, refusal
     from hubpub.module import Module
     from hubpub.spec.export import export_spec, latest_checkpoint
+
+    blockers = execution_blockers(module_view(manifest, spec), config_from_manifest(manifest))
+    if blockers:
+        raise CheckFailure(refusal(blockers, "export"), findings=blockers)
 
     weights = manifest.weights
     checkpoint = None

@@ -455,6 +455,7 @@ class ModuleView:
     training_sources: Sequence[Path] = ()  # publisher training scripts to scan
     members: Sequence[str] | None = None  # tarball members, when the target was a tarball
     manifest_lines: Mapping[str, tuple[int, int]] = field(default_factory=dict)  # "a.b" -> (line, col)
+    outside_project: Mapping[str, str] = field(default_factory=dict)  # "a.b" -> how (HUB403)
 
     @classmethod
     def from_saved_model(cls, saved_model: Any, *,

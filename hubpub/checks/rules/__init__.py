@@ -34,6 +34,7 @@ from hubpub.checks.rules import hub302_unknown_ops
 from hubpub.checks.rules import hub303_leaked_paths
 from hubpub.checks.rules import hub401_tarball_layout
 from hubpub.checks.rules import hub402_unsupported_collections
+from hubpub.checks.rules import hub403_outside_project
 from hubpub.checks.rules import hub501_smoke_test
 # --- end of rule imports ---
 
@@ -62,6 +63,7 @@ _MODULES: tuple[ModuleType, ...] = (
     hub303_leaked_paths,
     hub401_tarball_layout,
     hub402_unsupported_collections,
+    hub403_outside_project,
     hub501_smoke_test,
     # --- end of registered rules ---
 )
