@@ -21,7 +21,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any, TextIO
 
 from hubpub import __version__
-from hubpub.errors import HubpubError, ManifestError, OutputError
+from hubpub.errors import HubpubError, ManifestError, OutputError, Terminated
 
 __all__ = ["build_parser", "console_main", "main"]
 
@@ -145,5 +145,8 @@ def console_main() -> None:
     quiet_tensorflow()
     # A cancelled CI job sends SIGTERM: exit through the normal path, so staging folders and
     # child processes are cleaned up as after Ctrl-C.
-    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
+    def terminate(signum: int, frame: object) -> None:
+        raise Terminated(128 + signum)
+
+    signal.signal(signal.SIGTERM, terminate)
     sys.exit(main())

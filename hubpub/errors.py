@@ -20,6 +20,9 @@ Library callers that used the old ``tensorflow_hub`` API catch ``ValueError``, `
 raised them, so ``import hubpub as hub`` keeps that code working.
 
 Anything that is not a HubpubError is a bug in hubpub and keeps its traceback.
+
+``Terminated`` is not an error: the CLI raises it when it gets SIGTERM, to exit through the
+normal path (it is a SystemExit that publisher-code guards let through).
 """
 
 from __future__ import annotations
@@ -42,6 +45,7 @@ __all__ = [
     "OutputError",
     "PublisherCodeError",
     "SpecError",
+    "Terminated",
     "WeightsError",
     "shortened_name",
 ]
@@ -162,3 +166,7 @@ class CheckFailure(HubpubError):
     def __init__(self, message: str, *, findings: Sequence[object] = ()) -> None:
         self.findings = list(findings)
         super().__init__(message)
+
+
+class Terminated(SystemExit):
+    """The process got SIGTERM: unwind (cleaning up) and exit with ``128 + signal``."""

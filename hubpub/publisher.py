@@ -22,7 +22,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, NoReturn
 
-from hubpub.errors import PublisherCodeError
+from hubpub.errors import PublisherCodeError, Terminated
 
 __all__ = ["TIMEOUT_SECONDS", "import_callable", "publisher_code", "publisher_frame",
            "time_limit", "wrap_publisher_error"]
@@ -82,6 +82,8 @@ def publisher_code(what: str, source: str | None = None) -> Iterator[None]:
                 stack.callback(setattr, os, "_exit", _real_exit)
             try:
                 yield
+            except Terminated:
+                raise  # hubpub itself was asked to stop (SIGTERM)
             except SystemExit as exc:
                 raise _located(exc, source, f"{what} called sys.exit({exc.code!r}): publisher "
                                f"code must return or raise an exception, not end hubpub") from None

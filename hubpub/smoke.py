@@ -296,6 +296,8 @@ def _inference_tags(spec: Any) -> frozenset:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """The child: the result is the last line on stdout; anything the module prints goes to
+    stderr, so it cannot corrupt or fake the result."""
     argv = sys.argv[1:] if argv is None else argv
     from hubpub.sandbox import SANDBOX_ENV, confine
 
@@ -303,6 +305,10 @@ def main(argv: list[str] | None = None) -> int:
     if os.environ.get(SANDBOX_ENV):
         # First, while this process has one thread: Landlock binds the threads started later.
         confinement = confine(os.environ[SANDBOX_ENV])
+    sys.stdout.flush()
+    result_fd = os.dup(1)
+    os.dup2(2, 1)
+    sys.stdout = sys.stderr
     if not argv:
         import hubpub.module  # noqa: F401  (the slow imports, done while the parent works)
 
@@ -312,7 +318,8 @@ def main(argv: list[str] | None = None) -> int:
         argv = line.split("\t")  # the module, and its TF2 export when there is one
     result = run_smoke_test(*argv[:2])
     result.confinement = confinement
-    print(json.dumps(result.to_json()))
+    with os.fdopen(result_fd, "w", encoding="utf-8") as out:
+        out.write(json.dumps(result.to_json()) + "\n")
     return 0
 
 

@@ -61,6 +61,7 @@ MODULE_FNS = {
         import time
 
         def module_fn():
+            print("module_fn started", flush=True)
             time.sleep(3600)
     """,
 }
@@ -128,3 +129,20 @@ def test_timeout_must_be_a_positive_number(projects, capsys):
         main(["lint", str(projects["prints"]), "--timeout", "0"])
     assert exit_.value.code == 2
     assert "'0' is not a positive number of seconds" in capsys.readouterr().err
+
+
+def test_sigterm_while_module_fn_runs_still_stops_the_build(projects, tmp_path):
+    import signal
+
+    out = tmp_path / "out"
+    proc = subprocess.Popen([sys.executable, "-m", "hubpub", "build", str(projects["sleeps"]),
+                             "--out", str(out), "--no-smoke-test"],
+                            stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True)
+    for line in proc.stderr:  # module_fn's print arrives on stderr
+        if line.startswith("module_fn started"):
+            proc.send_signal(signal.SIGTERM)
+            break
+    rest = proc.stderr.read()
+    assert proc.wait(timeout=120) == 128 + signal.SIGTERM
+    assert "sys.exit" not in rest
+    assert not out.exists() or not any(out.iterdir())

@@ -158,3 +158,20 @@ def test_build_does_not_export_a_module_whose_unsafe_op_was_silenced(tmp_path, c
     assert "runs when the module's variables are initialized" in err
     assert not target.exists()
     assert not out.exists() or not any(out.iterdir())
+
+
+@pytest.mark.slow
+def test_a_module_printing_to_stdout_cannot_corrupt_the_smoke_result(tmp_path, capsys):
+    from hubpub._tf import tf
+    from tests.checks.lintmodules import raw_saved_model, write_module
+
+    def graph_fn():
+        x = tf.compat.v1.placeholder(tf.float32, [None], name="x")
+        with tf.control_dependencies([tf.print("{not json", output_stream=sys.stdout,
+                                               end="")]):
+            y = tf.identity(x)
+        return {"default": ({"default": x}, {"default": y})}
+
+    module = write_module(tmp_path / "m", raw_saved_model((graph_fn, ())))
+    code, findings = _validate(module, capsys=capsys)
+    assert (code, findings) == (0, [])
