@@ -147,6 +147,10 @@ def _build(manifest: Manifest, out_dir: Path, timer: _Timer, start_smoke: Callab
                                if progress else None)
         finally:
             recipe.close()  # the weights are on disk now (or never will be): free them
+        previous = None
+        if manifest.previous is not None:
+            with timer.step("diff"):
+                previous = diff_against_previous(manifest, module_dir)
         if smoke_run is not None:
             smoke_run.test(module_dir)
         with timer.step("pack"):
@@ -160,6 +164,8 @@ def _build(manifest: Manifest, out_dir: Path, timer: _Timer, start_smoke: Callab
             raise CheckFailure("smoke test failed:\n  " + "\n  ".join(smoke_result.problems),
                                findings=findings)
         report = _report(manifest, view, findings, module_dir, packed, smoke_result, timer)
+        if previous is not None:
+            report["previous"] = previous
         written = [base, packed.path.name, packed.path.name + ".sha256", "build-report.json"]
         with timer.step("docs"):
             written += _write_docs(manifest, view, report, stage, out_dir, base)
@@ -168,6 +174,28 @@ def _build(manifest: Manifest, out_dir: Path, timer: _Timer, start_smoke: Callab
         publish(stage, out_dir, written)
     return BuildResult(out_dir, out_dir / packed.path.name, packed.sha256, out_dir / base,
                        report, findings)
+
+
+def diff_against_previous(manifest: Manifest, module_dir: Path) -> dict[str, Any]:
+    """The exported module against ``previous:``, for the report and the page.
+
+    Raises:
+        CheckFailure: the verdict is breaking and ``previous.breaking_ok`` gives no reason.
+    """
+    from hubpub.diff import diff_previous, release_blocker
+    from hubpub.diff.side import read_directory
+
+    assert manifest.previous is not None
+    new = read_directory(module_dir, shown=str(manifest.path), metadata=manifest.metadata)
+    result = diff_previous(manifest, new=new)
+    log.info("against %s: %s", manifest.previous.shown, result.verdict)
+    blocker = release_blocker(result, breaking_ok=manifest.previous.breaking_ok)
+    if blocker:
+        reasons = "\n  ".join(f"{c.path}: {c.message}" for c in result.breaking)
+        raise CheckFailure(f"not released: {blocker}:\n  {reasons}")
+    return {"previous": manifest.previous.shown, "verdict": result.verdict,
+            "breaking_ok": manifest.previous.breaking_ok,
+            "changes": [c.to_json() for c in result.changes]}
 
 
 def _report(manifest: Manifest, view: Any, findings: list[Any], module_dir: Path, packed: Any,

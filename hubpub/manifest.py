@@ -27,6 +27,7 @@ from hubpub.spdx import license_ids, license_problem
 
 __all__ = [
     "Manifest",
+    "Previous",
     "Variant",
     "Weights",
     "load_manifest",
@@ -76,6 +77,15 @@ class Weights:
 
 
 @dataclass(frozen=True)
+class Previous:
+    """The release a manifest's module replaces (``previous:``)."""
+
+    module: str  # a URL, or an absolute path to a module directory or tarball
+    shown: str  # as written in the manifest
+    breaking_ok: str | None = None  # why breaking its consumers is intended
+
+
+@dataclass(frozen=True)
 class Manifest:
     """A validated manifest. Paths are absolute, except ``path`` (as the user gave it)."""
 
@@ -95,6 +105,7 @@ class Manifest:
     lint: dict[str, Any]
     docs: dict[str, Any]
     output: Path
+    previous: Previous | None = None
     lines: dict[str, Position] = field(default_factory=dict, repr=False)
     # Dotted key -> how a code file or asset it names lies outside ``folder`` (HUB403).
     outside_project: dict[str, str] = field(default_factory=dict)
@@ -362,6 +373,14 @@ def _file_problems(document: Mapping[str, Any], positions: Mapping[KeyPath, Mark
             problem = _missing(folder, _get(document, path), _label(path))
             if problem:
                 yield at(path), problem
+    previous = _get(document, ("previous",))
+    path = ("previous", "module") if isinstance(previous, dict) else ("previous",)
+    if ok(path) and not _is_url(_get(document, path)):
+        target = folder / _get(document, path)
+        if not target.exists():
+            yield at(path), (f"{_label(path)}: '{_get(document, path)}' not found: name the "
+                             f"released module's directory or .tar.gz (relative to the "
+                             f"manifest's folder) or its URL")
     if ok(("docs", "template")):
         problem = _missing(folder, document["docs"]["template"], "docs.template")
         if problem:
@@ -617,6 +636,7 @@ def _build(path: Path, document: Mapping[str, Any], positions: Mapping[KeyPath, 
         lint=dict(document.get("lint") or {}),
         docs=dict(document.get("docs") or {}),
         output=(folder / document.get("output", "dist")).resolve(),
+        previous=_previous(document.get("previous"), folder),
         lines=lines,
         outside_project=_outside_project(document, folder),
     )
@@ -644,6 +664,19 @@ def _outside_project(document: Mapping[str, Any], folder: Path) -> dict[str, str
         out[key] = f"'{written}' {where} outside the manifest's folder {folder} (reached " \
                    f"through {how})"
     return out
+
+
+def _is_url(value: str) -> bool:
+    return re.match(r"^(https?|file)://", value, re.IGNORECASE) is not None
+
+
+def _previous(raw: Any, folder: Path) -> Previous | None:
+    if raw is None:
+        return None
+    entry = {"module": raw} if isinstance(raw, str) else dict(raw)
+    shown = entry["module"]
+    module = shown if _is_url(shown) else str((folder / shown).resolve())
+    return Previous(module, shown, entry.get("breaking_ok"))
 
 
 def _absolute(folder: Path, relative: str | None) -> Path | None:

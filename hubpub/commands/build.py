@@ -57,4 +57,12 @@ def run(args: argparse.Namespace) -> int:
     report(result.findings)
     print(f"built {result.tarball} ({result.report['tarball']['bytes']:,} bytes)")
     print(f"sha256 {result.sha256}")
+    previous = result.report.get("previous")
+    if previous:  # the diff against the manifest's `previous:` release
+        count = len(previous["changes"])
+        accepted = (f"; intended: {previous['breaking_ok']}"
+                    if previous["verdict"] == "breaking" else "")
+        print(f"against {previous['previous']}: {previous['verdict']} "
+              f"({count} change{'s' * (count != 1)}{accepted}; `hubpub diff --previous "
+              f"{args.manifest}` lists them)")
     return 0

@@ -1,6 +1,8 @@
 """``hubpub diff OLD NEW``: the changes between two module versions, with a verdict.
 
-Exit 0 identical or compatible, 1 breaking, 2 usage or input error.
+Exit 0 identical or compatible, 1 breaking, 2 usage or input error. With ``--previous`` each
+manifest is diffed against its ``previous:`` release, and a break its ``breaking_ok`` explains
+exits 0, as ``hubpub build`` lets it pass.
 """
 
 from __future__ import annotations
@@ -10,6 +12,8 @@ import json
 import sys
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
+
+from hubpub.errors import HubpubError
 
 if TYPE_CHECKING:
     from hubpub.diff import Change, DiffResult
@@ -27,8 +31,12 @@ def register(sub: argparse._SubParsersAction) -> None:
                     "directory, a .tar.gz or a URL. Directories and tarballs are read without "
                     "TensorFlow and without the variables' values. Exit 0 identical or "
                     "compatible, 1 breaking, 2 usage or input error.")
-    p.add_argument("old", metavar="OLD", help="the released module (or its manifest)")
-    p.add_argument("new", metavar="NEW", help="the new module (or its manifest)")
+    p.add_argument("targets", nargs="+", metavar="OLD NEW",
+                   help="the released module and the new one (or their manifests); with "
+                        "--previous, one or more manifests")
+    p.add_argument("--previous", action="store_true",
+                   help="diff each MANIFEST against the release its `previous:` key names; a "
+                        "breaking verdict passes only with previous.breaking_ok (as in build)")
     p.add_argument("--format", choices=("text", "json"), default="text",
                    help="text (default) or json: {verdict, changes[]}")
     p.add_argument("--numeric", action="store_true",
@@ -38,15 +46,44 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from hubpub.commands._console import use_colour
     from hubpub.diff import BREAKING, diff_targets
 
-    result = diff_targets(args.old, args.new, numeric=args.numeric)
-    if args.format == "json":
+    if args.previous:
+        return _run_previous(args)
+    if len(args.targets) != 2:
+        raise HubpubError(f"diff takes two targets, OLD and NEW (got {len(args.targets)}); "
+                          f"to diff a manifest against its previous release, use --previous")
+    result = diff_targets(*args.targets, numeric=args.numeric)
+    _print(result, args.format)
+    return 1 if result.verdict == BREAKING else 0
+
+
+def _run_previous(args: argparse.Namespace) -> int:
+    from hubpub.diff import diff_previous, release_blocker
+    from hubpub.manifest import load_manifest
+
+    manifests = [load_manifest(target) for target in args.targets]  # every typo, first
+    for manifest in manifests:
+        if manifest.previous is None:
+            raise HubpubError(f"{manifest.path}: no `previous:` key; name the release this "
+                              f"version replaces (a module directory, .tar.gz or URL)")
+    code = 0
+    for manifest in manifests:
+        assert manifest.previous is not None
+        result = diff_previous(manifest, numeric=args.numeric)
+        _print(result, args.format, accepted=manifest.previous.breaking_ok)
+        if release_blocker(result, breaking_ok=manifest.previous.breaking_ok):
+            code = 1
+    return code
+
+
+def _print(result: DiffResult, fmt: str, *, accepted: str | None = None) -> None:
+    from hubpub.commands._console import use_colour
+
+    if fmt == "json":
         print(json.dumps(result.to_json(), indent=2))
     else:
-        sys.stdout.write(render_text(result, color=use_colour(sys.stdout)))
-    return 1 if result.verdict == BREAKING else 0
+        sys.stdout.write(render_text(result, color=use_colour(sys.stdout), accepted=accepted))
 
 
 def render_changes(changes: Sequence[Change], *, color: bool = False) -> str:
@@ -60,7 +97,8 @@ def render_changes(changes: Sequence[Change], *, color: bool = False) -> str:
     return "".join(lines)
 
 
-def render_text(result: DiffResult, *, color: bool = False) -> str:
+def render_text(result: DiffResult, *, color: bool = False, accepted: str | None = None) -> str:
+    """The changes and the verdict; ``accepted`` is the manifest's reason for a break."""
     verdict = result.verdict
     shown = verdict
     if color:
@@ -74,5 +112,8 @@ def render_text(result: DiffResult, *, color: bool = False) -> str:
         summary = (f"{count} change{'s' * (count != 1)}, {breaking} breaking consumers of "
                    f"{result.old}" if breaking else
                    f"{count} change{'s' * (count != 1)}, none breaks consumers of {result.old}")
-    return (f"{result.old} -> {result.new}\n" + render_changes(result.changes, color=color)
+    text = (f"{result.old} -> {result.new}\n" + render_changes(result.changes, color=color)
             + f"verdict: {shown} ({summary})\n")
+    if accepted and verdict == "breaking":
+        text += f"the break is intended (previous.breaking_ok): {accepted}\n"
+    return text

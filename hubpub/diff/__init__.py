@@ -13,13 +13,16 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from hubpub.diff.compare import Change, compare
 from hubpub.diff.side import Side, open_side
 
-__all__ = ["BREAKING", "COMPATIBLE", "IDENTICAL", "Change", "DiffResult", "diff_sides",
-           "diff_targets", "verdict_of"]
+if TYPE_CHECKING:
+    from hubpub.manifest import Manifest
+
+__all__ = ["BREAKING", "COMPATIBLE", "IDENTICAL", "Change", "DiffResult", "diff_previous",
+           "diff_sides", "diff_targets", "release_blocker", "verdict_of"]
 
 IDENTICAL, COMPATIBLE, BREAKING = "identical", "compatible", "breaking"
 
@@ -67,3 +70,30 @@ def diff_targets(old: str, new: str, *, numeric: bool = False) -> DiffResult:
     """
     with open_side(old) as before, open_side(new) as after:
         return diff_sides(before, after, numeric=numeric)
+
+
+def diff_previous(manifest: Manifest, *, new: Side | None = None,
+                  numeric: bool = False) -> DiffResult:
+    """The manifest's module (built here, or ``new`` when already exported) against the
+    release its ``previous:`` key names."""
+    assert manifest.previous is not None
+    with open_side(manifest.previous.module, shown=manifest.previous.shown) as before:
+        if new is not None:
+            return diff_sides(before, new, numeric=numeric)
+        with open_side(str(manifest.path)) as after:
+            return diff_sides(before, after, numeric=numeric)
+
+
+def release_blocker(result: DiffResult, *, breaking_ok: str | None) -> str | None:
+    """Why the new version must not be released, or None.
+
+    A breaking verdict blocks unless the manifest's ``previous.breaking_ok`` gives the reason
+    the break is intended. (Versions are whole numbers, so a version cannot say "new major"
+    by itself; ``breaking_ok`` is how a manifest says it.)
+    """
+    if result.verdict != BREAKING or breaking_ok:
+        return None
+    count = len(result.breaking)
+    return (f"{count} change{'s' * (count != 1)} break consumers of {result.old}; release it "
+            f"as a new module, undo the change{'s' * (count != 1)}, or state why the break is "
+            f"intended with previous.breaking_ok in the manifest")

@@ -18,6 +18,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from isal import isal_zlib
+
 from hubpub.errors import HandleError, ModuleFormatError
 from hubpub.spec.checkpoint_index import CheckpointIndex, parse_checkpoint_index
 from hubpub.spec.files import (
@@ -38,17 +40,30 @@ _KEPT = (MODULE_DEF_FILE, SAVED_MODEL_FILE, CHECKPOINT_INDEX)  # parsed, so kept
 
 @dataclass
 class FileRecord:
-    """A module file: its size, and where its bytes are (on disk) or their digest (streamed)."""
+    """A module file: its size, and where its bytes are (on disk) or their checksums (streamed).
+
+    Equality of bytes is decided by comparing the bytes when both files are on disk, else by
+    CRC32 (ISA-L's, over ten times faster than SHA-256: a diff of gigabytes of weights must not
+    take longer than importing TensorFlow). SHA-256 digests are what changes report; they are
+    computed for every streamed member outside ``variables/`` and on demand from disk.
+    """
 
     size: int
     path: Path | None = None
     sha256: str | None = None
+    crc32: int | None = None
 
     def digest(self) -> str:
-        if self.sha256 is None:
-            assert self.path is not None
+        """SHA-256 in hex, or ``crc32:<hex>`` for a streamed member only that was kept."""
+        if self.sha256 is None and self.path is not None:
             self.sha256 = _sha256_of(self.path)
-        return self.sha256
+        return self.sha256 or f"crc32:{self.checksum():08x}"
+
+    def checksum(self) -> int:
+        if self.crc32 is None:
+            assert self.path is not None
+            self.crc32 = _crc32_of(self.path)
+        return self.crc32
 
 
 @dataclass
@@ -73,6 +88,14 @@ def _sha256_of(path: Path) -> str:
     return digest.hexdigest()
 
 
+def _crc32_of(path: Path) -> int:
+    crc = 0
+    with open(path, "rb") as handle:
+        while chunk := handle.read(_CHUNK):
+            crc = isal_zlib.crc32(chunk, crc)
+    return crc
+
+
 def same_bytes(a: FileRecord, b: FileRecord) -> bool:
     """Whether two files hold the same bytes; reads as little as it can."""
     if a.size != b.size:
@@ -87,7 +110,9 @@ def same_bytes(a: FileRecord, b: FileRecord) -> bool:
                     return False
                 if not chunk:
                     return True
-    return a.digest() == b.digest()
+    if a.sha256 is not None and b.sha256 is not None:
+        return a.sha256 == b.sha256
+    return a.checksum() == b.checksum()
 
 
 def _side(shown: str, module_def: bytes, saved_model: bytes, index: bytes | None,
@@ -123,7 +148,8 @@ def read_directory(folder: Path, *, shown: str, **kwargs: Any) -> Side:
 
 
 def read_tarball(tarball: Path, *, shown: str) -> Side:
-    """A module tarball, streamed once: members hashed on the fly, protos kept, nothing written."""
+    """A module tarball, streamed once: members checksummed on the fly, protos kept, nothing
+    written. The weights get a CRC32 only (see FileRecord); everything else a SHA-256 too."""
     from hubpub.archive import iter_members
 
     members: list[str] = []
@@ -134,12 +160,15 @@ def read_tarball(tarball: Path, *, shown: str) -> Side:
         if data is None:
             continue
         keep = "/".join(parts[-2:]) in _KEPT or parts[-1] in _KEPT
-        digest, buffer = hashlib.sha256(), bytearray()
+        digest = None if "variables" in parts[:-1] else hashlib.sha256()
+        crc, buffer = 0, bytearray()
         while chunk := data.read(_CHUNK):
-            digest.update(chunk)
+            crc = isal_zlib.crc32(chunk, crc)
+            if digest is not None:
+                digest.update(chunk)
             if keep:
                 buffer += chunk
-        files[parts] = FileRecord(member.size, sha256=digest.hexdigest())
+        files[parts] = FileRecord(member.size, sha256=digest and digest.hexdigest(), crc32=crc)
         if keep:
             kept[parts] = bytes(buffer)
     root = _tarball_root(files, shown)
@@ -166,8 +195,10 @@ def _tarball_root(files: Mapping[tuple[str, ...], FileRecord], shown: str) -> tu
 
 
 @contextlib.contextmanager
-def open_side(target: str) -> Iterator[Side]:
+def open_side(target: str, *, shown: str | None = None) -> Iterator[Side]:
     """Read TARGET (manifest, module directory, tarball or URL) for the ``with`` block.
+
+    ``shown`` is how messages name it (default: TARGET as given).
 
     Raises:
         HandleError: TARGET does not exist or is of no known kind.
@@ -178,34 +209,34 @@ def open_side(target: str) -> Iterator[Side]:
     from hubpub.target import is_manifest
 
     if is_manifest(target):
-        with _built(target) as side:
+        with _built(target, shown or target) as side:
             yield side
         return
     if urllib.parse.urlsplit(target).scheme.lower() in _URL_SCHEMES:
         from hubpub.resolver import resolve
 
-        yield read_directory(Path(resolve(target)), shown=target)
+        yield read_directory(Path(resolve(target)), shown=shown or target)
         return
     path = Path(target)
     if path.is_dir():
-        yield read_directory(path, shown=target)
+        yield read_directory(path, shown=shown or target)
     elif path.is_file() and path.name.lower().endswith(TARBALL_SUFFIXES):
-        yield read_tarball(path, shown=target)
+        yield read_tarball(path, shown=shown or target)
     elif not path.exists():
-        raise HandleError(f"{target} does not exist: give a manifest (hubpub.yaml), a module "
-                          f"directory, a .tar.gz or a URL")
+        raise HandleError(f"{shown or target} does not exist: give a manifest (hubpub.yaml), "
+                          f"a module directory, a .tar.gz or a URL")
     else:
-        raise HandleError(f"{target} is neither a manifest (.yaml), a module directory nor a "
-                          f"module tarball (.tar.gz)")
+        raise HandleError(f"{shown or target} is neither a manifest (.yaml), a module "
+                          f"directory nor a module tarball (.tar.gz)")
 
 
 @contextlib.contextmanager
-def _built(target: str) -> Iterator[Side]:
+def _built(target: str, shown: str) -> Iterator[Side]:
     """The module a manifest describes, exported into a private temporary folder."""
     from hubpub.manifest import load_manifest
     from hubpub.target import module_directory
 
     manifest = load_manifest(target)
     with module_directory(target, manifest=manifest) as folder:
-        yield read_directory(folder, shown=target, metadata=manifest.metadata,
+        yield read_directory(folder, shown=shown, metadata=manifest.metadata,
                              identity=(manifest.publisher, manifest.name, manifest.version))

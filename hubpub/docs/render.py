@@ -3,8 +3,8 @@
 Templates live in the package (``hubpub.templates``, directory ``docs/``). A publisher's own
 template (manifest ``docs.template``) is looked up first, so it can ``{% extends
 "markdown.md.j2" %}`` and override single blocks (``title``, ``description``, ``metadata``,
-``overview``, ``variants``, ``signatures``, ``fine_tuning``, ``assets``, ``download``,
-``usage``), or replace the page entirely. Variables a template sees:
+``overview``, ``variants``, ``signatures``, ``fine_tuning``, ``assets``, ``changes``,
+``download``, ``usage``), or replace the page entirely. Variables a template sees:
 
 - ``module``: ``DocMeta.for_page()`` (publisher, name, version, handle, description, license,
   fine_tunable, fine_tunable_text, task, dataset, architecture, language,
@@ -15,6 +15,8 @@ template (manifest ``docs.template``) is looked up first, so it can ``{% extends
   with identical inputs and outputs share one table: ``labels``, ``inputs``, ``outputs``).
 - ``fine_tuning``: the summary entry of the variant to train, plus ``label`` and ``fine_tunable``.
 - ``tarball``: ``{name, size, sha256}`` from the build report, or None.
+- ``changes``: the build report's ``previous`` entry (``previous``, ``verdict``, ``changes``,
+  ``breaking_ok``): the diff against the release the manifest names, or None.
 - ``usage``: ``hubpub.docs.snippets.build_usage()`` (handle, tf1, tf1_fine_tuning, tf2, ...).
 - filters ``shape``, ``number``, ``bytes``, ``tags``, ``cell``; ``keep(name)`` writes the
   markers of a hand-written section (``hubpub.docs.markers``).
@@ -148,6 +150,7 @@ def _context(summary: Mapping[str, Any], meta: DocMeta, build_report: Mapping[st
         "signatures": _signatures(summary, variants, module["claims"]),
         "fine_tuning": {**fine_tuning, "fine_tunable": meta.fine_tunable},
         "tarball": tarball_facts(build_report),
+        "changes": (build_report or {}).get("previous"),
         "usage": build_usage(summary, handle),
     }
 
