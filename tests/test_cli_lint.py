@@ -265,9 +265,12 @@ def test_pre_commit_hook_definition():
     """Validated with pre-commit's own loader; `pre-commit try-repo` would install TensorFlow
     into a fresh environment, too slow for the test suite."""
     clientlib = pytest.importorskip("pre_commit.clientlib")
-    [hook] = clientlib.load_manifest(str(REPO / ".pre-commit-hooks.yaml"))
-    assert (hook["id"], hook["entry"], hook["language"]) == ("hubpub-lint", "hubpub lint",
-                                                            "python")
+    hooks = {h["id"]: h for h in clientlib.load_manifest(str(REPO / ".pre-commit-hooks.yaml"))}
+    assert set(hooks) == {"hubpub-lint", "hubpub-diff"}
+    hook = hooks["hubpub-lint"]
+    assert (hook["entry"], hook["language"]) == ("hubpub lint", "python")
+    assert hooks["hubpub-diff"]["entry"] == "hubpub diff --previous"
+    assert hooks["hubpub-diff"]["files"] == hook["files"]
     import re
 
     pattern = re.compile(hook["files"])

@@ -30,7 +30,10 @@ def test_the_manifest_reference_is_a_valid_manifest(tmp_path):
     (tmp_path / "docs").mkdir()
     (tmp_path / "docs" / "page.md.j2").write_text("{{ handle }}\n")
     (tmp_path / "lint-baseline.json").write_text(json.dumps({"version": 1, "findings": []}))
+    (tmp_path / "dist").mkdir()
+    (tmp_path / "dist" / "acme-flowers-features-1.tar.gz").write_bytes(b"")  # previous:
     manifest = load_manifest(tmp_path / "hubpub.yaml")
+    assert manifest.previous.shown == "dist/acme-flowers-features-1.tar.gz"
     assert manifest.handle == "acme/flowers-features"
     assert [v.tags for v in manifest.variants] == [("train",), ()]
 

@@ -109,3 +109,17 @@ def test_numeric_on_a_breaking_change_says_what_could_not_run(modules):
     assert result.returncode == 1
     numeric = [c for c in json.loads(result.stdout)["changes"] if c["kind"] == "numeric"]
     assert numeric and all("could not be run" in c["message"] for c in numeric)
+
+
+def test_the_github_action_can_diff_against_the_previous_release():
+    import yaml
+
+    from tests.fixture_paths import REPO
+
+    action = yaml.safe_load((REPO / "action.yml").read_text())
+    assert action["inputs"]["previous"]["default"] == ""
+    step = next(s for s in action["runs"]["steps"] if s.get("id") == "diff")
+    assert step["if"] == "${{ inputs.previous != '' }}"
+    assert 'hubpub diff --previous "$TARGET"' in step["run"]
+    assert 'hubpub diff "$PREVIOUS" "$TARGET"' in step["run"]
+    assert action["outputs"]["diff-verdict"]["value"] == "${{ steps.diff.outputs.verdict }}"

@@ -133,9 +133,9 @@ def test_a_break_with_a_reason_is_built_and_documented(released, tmp_path, capsy
     page = (out / "acme-demo-2.md").read_text()
     assert "on purpose: inputs are rows of 3 values now" in page
     assert "- **breaking**: `{}/signatures/default/inputs/default/shape`" in page
-    # The docs command documents that build, section included.
-    assert main(["docs", str(manifest), "--out", str(tmp_path / "page.md")]) == 0
-    assert "## Changes since" in (tmp_path / "page.md").read_text()
+    # The docs command documents that build (--out in its folder), section included.
+    assert main(["docs", str(manifest), "--out", str(out / "page.md")]) == 0
+    assert "## Changes since" in (out / "page.md").read_text()
 
 
 @pytest.mark.slow
