@@ -105,6 +105,7 @@ def test_asset_file_on_ram_exported_to_a_file_url(ram: str, tmp_path: Path) -> N
     spec.export(target.as_uri(), checkpoint_path=None)
     assert (target / "assets" / "vocab.txt").read_text() == "cat\ndog\nbird\n"
     gfile.remove(vocab)  # the module is self-contained
+    assert b"ram://" not in (target / "saved_model.pb").read_bytes()  # no path of the publisher
     np.testing.assert_array_equal(_ids(target.as_uri(), ["dog", "fish"]), [1, -1])
 
 

@@ -89,6 +89,11 @@ def bake_assets(saved_model: Any) -> dict[str, str]:
     return {name: source for source, name in names.items()}
 
 
+def _is_machine_path(path: str) -> bool:
+    """An absolute local path or a filesystem URL (file://, gs://, ...) of the publisher's."""
+    return os.path.isabs(path) or bool(fspath.scheme(path))
+
+
 def _scrub_restore_prefixes(meta: Any) -> None:
     """Drop absolute checkpoint paths that ``init_from_checkpoint`` baked into the graph.
 
@@ -105,7 +110,7 @@ def _scrub_restore_prefixes(meta: Any) -> None:
         if prefix is None or prefix.op != "Const":
             continue
         values = prefix.attr["value"].tensor.string_val
-        if len(values) == 1 and os.path.isabs(values[0].decode("utf-8", "replace")):
+        if len(values) == 1 and _is_machine_path(values[0].decode("utf-8", "replace")):
             values[0] = b"variables/variables"
 
 
@@ -115,7 +120,7 @@ def _scrub_table_shared_names(meta: Any, names: Mapping[str, str]) -> None:
             continue
         shared = node.attr["shared_name"].s.decode("utf-8", "replace")
         match = _TABLE_SHARED_NAME.match(shared)
-        if not match or not os.path.isabs(match.group(2)):
+        if not match or not _is_machine_path(match.group(2)):
             continue
         path = match.group(2)
         replacement = names.get(path, os.path.basename(path))
