@@ -67,11 +67,34 @@ def raw_saved_model(*variants: tuple[Callable[[], Mapping[str, tuple[dict, dict]
 
 
 def write_module(path: Path, saved_model: Any) -> Path:
+    """A module directory holding ``saved_model``, with a checkpoint of zeros for its
+    variables (nothing of the graph runs), so that it loads as far as the checkpoint."""
     path.mkdir(parents=True)
     (path / "tfhub_module.pb").write_bytes(MODULE_DEF)
     (path / "saved_model.pb").write_bytes(saved_model.SerializeToString())
     (path / "assets").mkdir()
+    _write_zero_checkpoint(saved_model, path / "variables")
     return path
+
+
+def _write_zero_checkpoint(saved_model: Any, folder: Path) -> None:
+    import numpy as np
+
+    from hubpub._tf import tf
+
+    zeros: dict[str, Any] = {}
+    for meta in saved_model.meta_graphs:
+        for node in meta.graph_def.node:
+            if node.op in ("VariableV2", "VarHandleOp"):
+                shape = [d.size for d in node.attr["shape"].shape.dim]
+                dtype = tf.dtypes.as_dtype(node.attr["dtype"].type).as_numpy_dtype
+                zeros.setdefault(node.name, np.zeros(shape, dtype))
+    if not zeros:
+        return
+    folder.mkdir()
+    names = sorted(zeros)
+    tf.raw_ops.SaveV2(prefix=str(folder / "variables"), tensor_names=names,
+                      shape_and_slices=[""] * len(names), tensors=[zeros[n] for n in names])
 
 
 def pack(module_dir: Path, tarball: Path, *, prefix: str = "",
