@@ -146,3 +146,14 @@ def test_sigterm_while_module_fn_runs_still_stops_the_build(projects, tmp_path):
     assert proc.wait(timeout=120) == 128 + signal.SIGTERM
     assert "sys.exit" not in rest
     assert not out.exists() or not any(out.iterdir())
+
+
+def test_the_smoke_test_stops_at_the_timeout(capsys):
+    from tests.fixture_paths import HALF_PLUS_TWO
+
+    # The child alone needs longer than this to import TensorFlow.
+    assert main(["validate", str(HALF_PLUS_TWO), "--format", "json", "--timeout", "0.5"]) == 1
+    [finding] = json.loads(capsys.readouterr().out)["findings"]
+    assert (finding["code"], finding["message"]) == (
+        "HUB501", "smoke test did not finish in 0.5 s and was stopped; if the module is just "
+                  "slow, raise the limit with --timeout SECONDS")
