@@ -44,7 +44,7 @@ import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO
+from typing import IO, BinaryIO, cast
 
 from isal import igzip, isal_zlib
 
@@ -93,8 +93,10 @@ _MAGIC_BZIP2 = b"BZh"
 _MAGIC_XZ = b"\xfd7zXZ\x00"
 
 # Errors that mean "the bytes are not a readable archive" (as opposed to a failing disk).
-_CORRUPT = (tarfile.TarError, EOFError, zlib.error, isal_zlib.error, lzma.LZMAError,
-            igzip.BadGzipFile)
+# (isal's stub declares its error as an instance, hence the cast.)
+_CORRUPT: tuple[type[BaseException], ...] = (
+    tarfile.TarError, EOFError, zlib.error, cast("type[BaseException]", isal_zlib.error),
+    lzma.LZMAError, igzip.BadGzipFile)
 
 _TYPE_NAMES = {
     tarfile.REGTYPE: "file",
@@ -132,7 +134,7 @@ class _CheckedTarInfo(tarfile.TarInfo):
         metadata_types = (tarfile.XHDTYPE, tarfile.XGLTYPE, tarfile.SOLARIS_XHDTYPE,
                           tarfile.GNUTYPE_LONGNAME, tarfile.GNUTYPE_LONGLINK)
         if self.type not in metadata_types:
-            return super()._proc_member(tarfile_)
+            return super()._proc_member(tarfile_)  # type: ignore[misc]  # private hook
         if self.size > MAX_METADATA_HEADER_BYTES:
             raise ArchiveError(
                 f"a metadata header of {self.size} bytes is larger than the "
@@ -151,7 +153,7 @@ class _CheckedTarInfo(tarfile.TarInfo):
                 f"archives have a few at most", member=self.name)
         tarfile_._hubpub_metadata_depth = depth  # type: ignore[attr-defined]
         try:
-            return super()._proc_member(tarfile_)
+            return super()._proc_member(tarfile_)  # type: ignore[misc]  # private hook
         finally:
             tarfile_._hubpub_metadata_depth = depth - 1  # type: ignore[attr-defined]
 
@@ -234,7 +236,7 @@ def _decompressed(raw: BinaryIO) -> BinaryIO:
         return bz2.BZ2File(buffered, mode="rb")  # type: ignore[return-value]
     if head.startswith(_MAGIC_XZ):
         return lzma.LZMAFile(buffered, mode="rb")  # type: ignore[return-value]
-    return buffered  # type: ignore[return-value]
+    return buffered
 
 
 @contextlib.contextmanager
@@ -256,8 +258,8 @@ def _open_stream(tarball: Path | BinaryIO | str, what: str, max_members: int, ma
         try:
             stream = stack.enter_context(_decompressed(raw))
             budget = max_bytes + MAX_METADATA_TOTAL_BYTES + _OVERHEAD_PER_MEMBER * max_members
-            tar = stack.enter_context(tarfile.open(
-                fileobj=_StreamGuard(stream, what, budget), mode="r|",
+            tar = stack.enter_context(tarfile.open(  # type: ignore[call-overload]
+                fileobj=_StreamGuard(stream, what, budget), mode="r|",  # (a duck-typed file)
                 tarinfo=_CheckedTarInfo))
         except _CORRUPT as exc:
             raise ArchiveError(f"{what} is not a valid module tarball: {exc}") from exc
@@ -408,7 +410,7 @@ def _make_parents(dest: Path, parts: tuple[str, ...], member_name: str) -> Path:
 
 def iter_members(tarball: Path | BinaryIO | str, *, max_bytes: int | None = None,
                  name: str | None = None
-                 ) -> Iterator[tuple[Member, tuple[str, ...], BinaryIO | None]]:
+                 ) -> Iterator[tuple[Member, tuple[str, ...], _CheckedStream | None]]:
     """Streams a module tarball's members after the checks ``safe_extract`` makes.
 
     Yields ``(member, parts, data)`` in archive order: ``parts`` is the member's path below
@@ -454,7 +456,7 @@ def iter_members(tarball: Path | BinaryIO | str, *, max_bytes: int | None = None
 class _CheckedStream:
     """A member's bytes; corruption found while reading them is an ArchiveError."""
 
-    def __init__(self, source: BinaryIO, what: str, member: str) -> None:
+    def __init__(self, source: IO[bytes], what: str, member: str) -> None:
         self._source, self._what, self._member = source, what, member
 
     def read(self, size: int = -1) -> bytes:
@@ -518,7 +520,7 @@ def _make_dir(target: Path, member_name: str) -> None:
                                member=member_name) from None
 
 
-def _write_file(data: BinaryIO, member_name: str, target: Path, done: int,
+def _write_file(data: _CheckedStream, member_name: str, target: Path, done: int,
                 progress: Callable[[int], None] | None, *, replace: bool) -> int:
     # O_NOFOLLOW: never follow a link (there can be none). O_EXCL unless the archive wrote
     # this very file before: nothing else is ever overwritten.

@@ -141,7 +141,7 @@ def console_main() -> None:
         print("hubpub: error: standard output is closed; hubpub writes its results there "
               "(redirect it to a file or /dev/null instead)", file=sys.stderr)
         sys.exit(OutputError.exit_code)
-    sys.stdout = _CheckedStdout(sys.stdout)  # type: ignore[assignment]
+    sys.stdout = _CheckedStdout(sys.stdout)
     quiet_tensorflow()
     # A cancelled CI job sends SIGTERM: exit through the normal path, so staging folders and
     # child processes are cleaned up as after Ctrl-C.

@@ -158,7 +158,7 @@ class _Resource(tf.saved_model.experimental.TrackableResource):
     """
 
     def __init__(self, node: Any, shared_name: str) -> None:
-        self._op = getattr(tf.raw_ops, node.op, None)
+        self._op: Any = getattr(tf.raw_ops, node.op, None)
         if self._op is None:
             raise ConvertError(f"node '{node.name}': op {node.op} has no TF2 function")
         self._attrs = {key: _attr_value(value) for key, value in node.attr.items()
@@ -439,8 +439,9 @@ class _Reusable(tf.Module):
     def __init__(self) -> None:
         super().__init__(name="hubpub_module")
 
-    variables = None  # type: ignore[assignment]  (shadow tf.Module's properties)
-    trainable_variables = None  # type: ignore[assignment]
+    # Plain attributes shadow tf.Module's properties (tf.Module is Any to mypy).
+    variables: Any = None
+    trainable_variables: Any = None
 
 
 def _no_args(pruned: Any) -> Any:

@@ -15,7 +15,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import jsonschema
 
@@ -194,7 +194,9 @@ def _explain(error: jsonschema.ValidationError, positions: Mapping[KeyPath, Mark
     path = tuple(error.absolute_path)
     label = _label(path)
     hints = error.schema.get("x-messages", {}) if isinstance(error.schema, dict) else {}
-    instance, kind = error.instance, error.validator
+    # jsonschema types these "Any | Unset"; a raised error always has them.
+    instance: Any = error.instance
+    kind, schema, expected = error.validator, cast(Any, error.schema), cast(Any, error.validator_value)
 
     def anchor(p: KeyPath) -> Position:
         return positions[p].anchor if p in positions else _nearest(p, positions)
@@ -202,7 +204,7 @@ def _explain(error: jsonschema.ValidationError, positions: Mapping[KeyPath, Mark
     def value(p: KeyPath) -> Position:
         return positions[p].value if p in positions else _nearest(p, positions)
 
-    if kind == "oneOf" and _only_required(error.validator_value):
+    if kind == "oneOf" and _only_required(expected):
         yield from _exclusive_keys(error, positions)
         return
     if kind in ("anyOf", "oneOf"):
@@ -219,15 +221,15 @@ def _explain(error: jsonschema.ValidationError, positions: Mapping[KeyPath, Mark
         yield anchor(key_path), f"{label}: key '{instance}' {phrase}", key_path
         return
     if kind == "additionalProperties":
-        known = sorted(error.schema.get("properties", {}))
-        patterns = list(error.schema.get("patternProperties", {}))
+        known = sorted(schema.get("properties", {}))
+        patterns = list(schema.get("patternProperties", {}))
         for key in instance:
             if key in known or any(re.search(p, key) for p in patterns):
                 continue
             yield anchor((*path, key)), _unknown_key(key, known, path, hints), (*path, key)
         return
     if kind == "required":
-        for key in error.validator_value:
+        for key in expected:
             if key not in instance:
                 hint = hints.get(f"required:{key}")
                 where = "" if not path else f"{label}: "
@@ -261,9 +263,10 @@ def _fitting_branch(error: jsonschema.ValidationError) -> list[jsonschema.Valida
     """
     by_branch: dict[int, list[jsonschema.ValidationError]] = {}
     for sub in error.context or []:
-        by_branch.setdefault(sub.relative_schema_path[0], []).append(sub)
+        by_branch.setdefault(cast(int, sub.relative_schema_path[0]), []).append(sub)
+    branches = cast(Any, error.validator_value)
     fitting = [errors for index, errors in by_branch.items()
-               if _fits(error.validator_value[index], error.instance, errors)]
+               if _fits(branches[index], error.instance, errors)]
     return fitting[0] if len(fitting) == 1 else []
 
 
@@ -305,16 +308,16 @@ def _exclusive_keys(error: jsonschema.ValidationError, positions: Mapping[KeyPat
                     ) -> Iterator[tuple[Position, str, KeyPath]]:
     """oneOf over 'required' branches: exactly one of these keys (module_fn / recipe)."""
     path = tuple(error.absolute_path)
-    names = [key for branch in error.validator_value for key in branch["required"]]
-    present = [key for key in names if key in error.instance]
+    names = [key for branch in cast(Any, error.validator_value) for key in branch["required"]]
+    present = [key for key in names if key in cast(Any, error.instance)]
     if not present:
         where = f"{_label(path)}: " if path else ""
         yield (positions[path].anchor,
                f"{where}missing {_one_of(names, quote=True)}: exactly one of them is needed",
                (*path, names[0]))
         return
-    last = max(present, key=lambda k: positions[(*path, k)].anchor)
-    yield (positions[(*path, last)].anchor,
+    last = max(present, key=lambda k: positions[path + (k,)].anchor)
+    yield (positions[path + (last,)].anchor,
            f"{' and '.join(repr(k) for k in present)} are both set: keep only one", (*path, last))
 
 
@@ -351,7 +354,8 @@ def _file_problems(document: Mapping[str, Any], positions: Mapping[KeyPath, Mark
     def at(path: KeyPath) -> Position:
         return positions[path].value
 
-    for path in [("module_fn",), ("weights", "hook")]:
+    callables: list[KeyPath] = [("module_fn",), ("weights", "hook")]
+    for path in callables:
         if ok(path) and _get(document, path).rpartition(":")[0].endswith(".py"):
             problem = _missing(folder, _get(document, path).rpartition(":")[0], _label(path))
             if problem:

@@ -94,8 +94,9 @@ class _Marked:
         self._open.add(id(node))
         self._depth += 1
         try:
-            if expected == _SEQ:
+            if isinstance(node, yaml.SequenceNode):
                 return self._sequence(node, path)
+            assert isinstance(node, yaml.MappingNode)  # a scalar was handled above
             return self._mapping(node, path)
         finally:
             self._depth -= 1
@@ -122,7 +123,7 @@ class _Marked:
         items = []
         for index, item in enumerate(node.value):
             at = _position(item.start_mark)
-            self.positions[(*path, index)] = Marks(at, at)
+            self.positions[path + (index,)] = Marks(at, at)
             items.append(self._walk(item, (*path, index)))
         return items
 
@@ -146,7 +147,7 @@ class _Marked:
                                           f"{first_seen[key][0]}); keep only one"))
                 continue
             first_seen[key] = at
-            self.positions[(*path, key)] = Marks(at, _position(value_node.start_mark))
+            self.positions[path + (key,)] = Marks(at, _position(value_node.start_mark))
             result[key] = self._walk(value_node, (*path, key))
         return {**{k: v for k, v in merged.items() if k not in result}, **result}
 
@@ -214,7 +215,7 @@ class MarkedLoader(_Marked, yaml.SafeLoader):
 _MAX_BRACKETS_FOR_LIBYAML = 4096
 _FAST_LOADERS: tuple[type[_Marked], ...] = ()
 if getattr(yaml, "__with_libyaml__", False):
-    class _FastMarkedLoader(_Marked, yaml.CSafeLoader):  # type: ignore[misc,name-defined]
+    class _FastMarkedLoader(_Marked, yaml.CSafeLoader):
         pass
 
     _FAST_LOADERS = (_FastMarkedLoader,)

@@ -86,7 +86,7 @@ class Module(ModuleInstance):
         # Uniquified in the caller's current name scope, as the import will do it.
         apply_scope = graph.unique_name(scope_name, mark_as_used=False)
         sig = self._meta.signature_def[signature]
-        infeed = {}
+        infeed: dict[str, Any] = {}
         for key, info in sig.inputs.items():
             names = tensor_names(info)
             values = [inputs[key]] if len(names) == 1 and not isinstance(

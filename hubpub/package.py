@@ -175,7 +175,8 @@ def _collect(module_dir: Path) -> list[_Entry]:
 def _write_tar(out: _ParallelGzipWriter, entries: list[_Entry], timestamp: int, total: int,
                progress: Progress | None) -> None:
     done = 0
-    with tarfile.open(fileobj=out, mode="w", format=tarfile.PAX_FORMAT,  # type: ignore[arg-type]
+    # copybufsize is a TarFile argument tarfile.open passes on; typeshed's overloads omit it.
+    with tarfile.open(fileobj=out, mode="w", format=tarfile.PAX_FORMAT,  # type: ignore[call-overload]
                       copybufsize=_COPY_BUFSIZE) as tar:
         for entry in entries:
             info = tarfile.TarInfo("/".join(entry.parts))
@@ -194,7 +195,7 @@ def _write_tar(out: _ParallelGzipWriter, entries: list[_Entry], timestamp: int, 
             with source:
                 reader = _ProgressReader(source, entry.source, done, total, progress)
                 try:
-                    tar.addfile(info, reader)  # type: ignore[arg-type]
+                    tar.addfile(info, reader)
                 except OSError as exc:
                     if "unexpected end of data" not in str(exc):
                         raise

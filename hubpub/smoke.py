@@ -78,6 +78,7 @@ class SmokeRun:
         line = str(Path(module_dir).resolve())
         if tf2_dir is not None:
             line += f"\t{Path(tf2_dir).resolve()}"
+        assert stdin is not None  # started with stdin=PIPE; test() runs once
         try:
             stdin.write(f"{line}\n")
             stdin.close()
@@ -239,7 +240,7 @@ def signature_inputs(spec: Any, tags: frozenset) -> dict[str, Any]:
     """For each signature, a function making its example inputs (the same values each call)."""
     import numpy as np
 
-    inputs = {}
+    inputs: dict[str, Any] = {}
     for name in spec.get_signature_names(tags):
         infos = spec.get_input_info_dict(name, tags)
         size = _image_size(spec, tags, infos) if "images" in infos else None

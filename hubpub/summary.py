@@ -87,7 +87,7 @@ def summarize(view: ModuleView, *, files: Mapping[str, int] | None = None) -> di
         "fine_tune_variant": list(view.fine_tune_variant.tags),
         "expected_image_size": _expected_image_size(default_entry),
         "assets": sorted({a for v in variants for a in v["assets"]}),
-        "files": {k: int(files[k]) for k in sorted(files or {})},
+        "files": {k: int(v) for k, v in sorted((files or {}).items())},
     }
 
 
@@ -153,8 +153,8 @@ def _signature_image_size(inputs: Mapping[str, TensorView],
 
 
 def _looks_like_images(tensor: TensorView) -> bool:
-    return (tensor.kind == "dense" and tensor.dtype.startswith("float") and tensor.rank == 4
-            and tensor.shape[3] in (None, 3))
+    return (tensor.kind == "dense" and tensor.dtype.startswith("float")
+            and tensor.shape is not None and len(tensor.shape) == 4 and tensor.shape[3] in (None, 3))
 
 
 def _image_size_from_shape(tensor: TensorView | None) -> list[int] | None:

@@ -85,11 +85,13 @@ def load_recipe(manifest: Manifest, progress: Progress | None = None) -> Recipe:
                             if progress else None, manifest=manifest)
         return Recipe(recipe.module_fn, recipe.tags_and_args, values=recipe.variable_values,
                       close=recipe.close)
+    assert manifest.module_fn is not None  # the schema wants a recipe or a module_fn
     module_fn = import_callable(manifest.module_fn, manifest.folder, what="module_fn")
     assets = {name: str(path) for name, path in manifest.assets.items()}
     tags_and_args = [(set(v.tags), {**assets, **v.args}) for v in manifest.variants]
     init_fn = None
     if manifest.weights.source == "hook":
+        assert manifest.weights.hook is not None  # the schema wants it with source: hook
         init_fn = import_callable(manifest.weights.hook, manifest.folder, what="weights.hook")
     return Recipe(module_fn, tags_and_args, init_fn)
 
@@ -142,6 +144,7 @@ def _checkpoint_for_checks(manifest: Manifest) -> str | None:
     if weights.source == "training_dir":
         from hubpub.spec.export import latest_checkpoint
 
+        assert weights.training_dir is not None  # the schema wants it with this source
         try:
             return latest_checkpoint(weights.training_dir)
         except HubpubError:
@@ -183,6 +186,7 @@ def export_weights(manifest: Manifest, spec: ModuleSpec, recipe: Recipe, target:
     if weights.source == "checkpoint":
         checkpoint = str(weights.checkpoint)
     elif weights.source == "training_dir":
+        assert weights.training_dir is not None  # the schema wants it with this source
         checkpoint = latest_checkpoint(weights.training_dir)
     init_fn = recipe.init_fn
     if init_fn is not None and manifest.recipe is None:

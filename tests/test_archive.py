@@ -8,6 +8,7 @@ import os
 import shutil
 import subprocess
 import tarfile
+import tempfile
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -513,7 +514,11 @@ def test_list_members_reports_junk_and_types_without_extracting(tmp_path: Path) 
     assert not (tmp_path / "mymodule").exists()
 
 
-def test_unpacked_removes_its_folder_on_exit_and_on_error(tmp_path: Path) -> None:
+def test_unpacked_removes_its_folder_on_exit_and_on_error(tmp_path: Path,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    # A private temp folder: other test runs on the machine unpack into the shared one.
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "tmp"))
+    (tmp_path / "tmp").mkdir()
     with unpacked(FIXTURE) as folder:
         assert (folder / "tfhub_module.pb").is_file()
     assert not folder.exists()

@@ -264,7 +264,7 @@ def _suppressions(value: Any, path: str, locate: Locate,
     if not isinstance(value, list):
         problem("lint.suppress", "lint.suppress must be a list of {code, reason, ...} entries")
         return ()
-    out = []
+    out: list[Suppression] = []
     for i, entry in enumerate(value):
         key = f"lint.suppress.{i}"
         if not isinstance(entry, Mapping):
@@ -292,6 +292,7 @@ def _suppressions(value: Any, path: str, locate: Locate,
             for message in found:
                 problem(key, f"lint.suppress[{i}]: {message}")
             continue
+        assert isinstance(code, str) and isinstance(reason, str)  # checked above
         line, column = locate(key)
         out.append(Suppression(
             code=code, reason=reason.strip(),

@@ -33,7 +33,7 @@ EXECUTION_GATE = ("HUB301", "HUB302")
 
 def run_checks(view: ModuleView, config: LintConfig) -> list[Finding]:
     """Every finding of the selected rules, suppressed ones marked, sorted by location."""
-    findings = []
+    findings: list[Finding] = []
     for code, rule in sorted(registry.RULES.items()):
         if not config.is_selected(code):
             LOG.debug("%s not selected", code)
@@ -53,7 +53,7 @@ def execution_blockers(view: ModuleView, config: LintConfig) -> list[Finding]:
     baselines say: those change what a report shows, not what hubpub executes. Only HUB301's
     ``allow`` option lets an op run, so allowing one is always explicit.
     """
-    blockers = []
+    blockers: list[Finding] = []
     for code in EXECUTION_GATE:
         rule = registry.get(code)
         options = MappingProxyType(config.options_for(rule))

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 import jsonschema
 from jsonschema.exceptions import ValidationError, best_match
+from jsonschema.protocols import Validator
 
 from hubpub.errors import InputError, SpecError
 from hubpub.inputs import load_json
@@ -42,6 +43,9 @@ __all__ = [
     "signature_document",
 ]
 
+# A JSON Schema: an object, or true / false.
+Schema = dict[str, Any] | bool
+
 BUILTIN_SCHEMAS = ("image_classification", "image_feature_vector", "text_embedding")
 IMAGE_MODULE_INFO = "image_module_info"
 
@@ -55,7 +59,7 @@ def load_schema(name: str) -> dict[str, Any]:
     return json.loads(text)
 
 
-def load_schema_file(path: str | Path) -> dict[str, Any]:
+def load_schema_file(path: str | Path) -> Schema:
     """A publisher's schema file, checked against its JSON Schema metaschema."""
     path = Path(path)
     try:
@@ -67,13 +71,16 @@ def load_schema_file(path: str | Path) -> dict[str, Any]:
     if not isinstance(schema, (dict, bool)):
         raise SpecError(f"{path}: a signature schema must be a JSON object")
     try:
-        _validator_class(schema).check_schema(schema)
+        # true and false are schemas too; the stubs allow objects only.
+        _validator_class(schema).check_schema(schema)  # type: ignore[arg-type]
     except jsonschema.exceptions.SchemaError as exc:
-        raise SpecError(f"{path}: not a valid JSON Schema: {best_match([exc]).message}") from exc
+        # best_match takes any jsonschema error; typeshed allows ValidationErrors only.
+        best = best_match([exc])  # type: ignore[list-item]
+        raise SpecError(f"{path}: not a valid JSON Schema: {best.message}") from exc
     return schema
 
 
-def load_claimed_schema(claim: str) -> tuple[str, dict[str, Any]]:
+def load_claimed_schema(claim: str) -> tuple[str, Schema]:
     """(label, schema) for a claim: a built-in name, or else a path to a schema file."""
     if claim in BUILTIN_SCHEMAS:
         return claim, load_schema(claim)
@@ -82,7 +89,7 @@ def load_claimed_schema(claim: str) -> tuple[str, dict[str, Any]]:
     return Path(claim).name, load_schema_file(claim)
 
 
-def _validator_class(schema: Any) -> type:
+def _validator_class(schema: Schema) -> type[Validator]:
     return jsonschema.validators.validator_for(schema, default=jsonschema.Draft202012Validator)
 
 
@@ -105,7 +112,7 @@ def _attachments(variant: VariantView) -> Iterator[tuple[str, dict[str, Any]]]:
             yield IMAGE_MODULE_INFO, {"height": size.height, "width": size.width}
 
 
-def find_error(document: dict[str, Any], schema: dict[str, Any]) -> ValidationError | None:
+def find_error(document: dict[str, Any], schema: Schema) -> ValidationError | None:
     """The most relevant validation error (jsonschema's best_match), or None when it passes."""
     validator = _validator_class(schema)(schema)
     return best_match(validator.iter_errors(document))
@@ -139,4 +146,4 @@ def _describe_path(path: list[Any]) -> str:
 def input_key_of(error: ValidationError) -> str | None:
     """The signature input an error is about, if any."""
     path = list(error.absolute_path)
-    return path[1] if len(path) >= 2 and path[0] == "inputs" else None
+    return str(path[1]) if len(path) >= 2 and path[0] == "inputs" else None

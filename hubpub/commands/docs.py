@@ -70,7 +70,7 @@ def run(args: argparse.Namespace) -> int:
         identity = DocMeta.from_handle(args.handle)
     except ValueError as exc:
         raise HubpubError(f"--handle: {exc}") from exc
-    identity_flags = {"publisher": identity.publisher, "name": identity.name,
+    identity_flags: dict[str, Any] = {"publisher": identity.publisher, "name": identity.name,
                       "version": identity.version}
     target = Path(args.target)
     out = args.out
@@ -100,7 +100,9 @@ def run(args: argparse.Namespace) -> int:
         _print_files(files)
         return 0
     for name, text in files.items():
-        write_text_atomically(paths[name], text)
+        path = paths[name]
+        assert path is not None  # every file has a path once out is given
+        write_text_atomically(path, text)
         print(f"wrote {paths[name]}", file=sys.stderr)
     return 0
 

@@ -176,7 +176,7 @@ def read_tarball(tarball: Path, *, shown: str) -> Side:
     if SAVED_MODEL_FILE not in below:
         raise ModuleFormatError(f"{shown} has {MODULE_DEF_FILE} but no {SAVED_MODEL_FILE}")
     index = kept.get((*root, *CHECKPOINT_INDEX.split("/")))
-    return _side(shown, kept[(*root, MODULE_DEF_FILE)], kept[(*root, SAVED_MODEL_FILE)], index,
+    return _side(shown, kept[root + (MODULE_DEF_FILE,)], kept[root + (SAVED_MODEL_FILE,)], index,
                  below, members=members)
 
 

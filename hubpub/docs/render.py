@@ -213,7 +213,7 @@ def _cell(text: Any) -> str:
 
 # --- templates -----------------------------------------------------------------------------
 def _builtin_source(name: str) -> tuple[str, str, Any] | None:
-    resource = importlib.resources.files("hubpub.templates").joinpath(_TEMPLATE_DIR, name)
+    resource = importlib.resources.files("hubpub.templates").joinpath(_TEMPLATE_DIR).joinpath(name)
     if not resource.is_file():
         return None
     return resource.read_text(encoding="utf-8"), f"hubpub.templates/{_TEMPLATE_DIR}/{name}", None

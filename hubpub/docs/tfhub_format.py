@@ -27,7 +27,10 @@ Allowed values: ``module-type`` starts with ``image-``, ``text-``, ``audio-`` or
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
+
+Problem = Callable[[int, str], None]  # problem(line, message)
 
 __all__ = ["KEYS", "LICENSES", "PageProblem", "validate_tfhub_page"]
 
@@ -110,7 +113,7 @@ def validate_tfhub_page(text: str, path: str = "<page>") -> list[PageProblem]:
     return sorted(problems, key=lambda p: p.line)
 
 
-def _check_description(lines: list[str], problem) -> int:
+def _check_description(lines: list[str], problem: Problem) -> int:
     """Checks line 2; returns the index of the first line after the description."""
     if len(lines) < 2 or not lines[1].strip() or lines[1].startswith(("#", "<!--")):
         problem(2, "second line must be a short description of the module, e.g. "
@@ -123,7 +126,7 @@ def _check_description(lines: list[str], problem) -> int:
 
 
 def _check_key(key: str, value: str, number: int, seen: dict[str, list[int]],
-               problem) -> str | None:
+               problem: Problem) -> str | None:
     """Checks one metadata line; returns the key it counts for, None if it counts for none."""
     if key == _TASK_ALIAS:
         key = "module-type"
@@ -152,7 +155,7 @@ def _check_key(key: str, value: str, number: int, seen: dict[str, list[int]],
     return key
 
 
-def _check_required(seen: dict[str, list[int]], block_end: int, problem) -> None:
+def _check_required(seen: dict[str, list[int]], block_end: int, problem: Problem) -> None:
     for key, rule in KEYS.items():
         if rule.required and not seen.get(key):
             example = {"format": "hub", "fine-tunable": "true"}.get(key, "...")

@@ -8,9 +8,12 @@ from __future__ import annotations
 import importlib
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from hubpub.errors import ManifestError, ManifestProblem
+
+if TYPE_CHECKING:
+    from hubpub.manifest import Manifest
 
 __all__ = ["RECIPES", "get_recipe"]
 
@@ -21,7 +24,8 @@ RECIPES = {
 
 
 def get_recipe(section: Mapping[str, Any], folder: Path, variants: Sequence[Any] = (), *,
-               progress: Callable[[int, int], None] | None = None, manifest: Any = None) -> Any:
+               progress: Callable[[int, int], None] | None = None,
+               manifest: Manifest | None = None) -> Any:
     """The recipe a manifest's ``recipe:`` section names, with its inputs read.
 
     The result has ``module_fn``, ``tags_and_args``, ``init_fn(module, session)``,

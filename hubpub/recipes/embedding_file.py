@@ -32,6 +32,7 @@ Every problem is an :class:`~hubpub.errors.EmbeddingFileError` naming the file a
 
 from __future__ import annotations
 
+import io
 import logging
 import mmap
 import os
@@ -40,7 +41,6 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import BinaryIO
 
 import numpy as np
 
@@ -137,7 +137,7 @@ def _cpus() -> int:
     return min(count, 8)
 
 
-def _chunks(stream: BinaryIO) -> Iterator[tuple[bytearray, int]]:
+def _chunks(stream: io.BufferedIOBase) -> Iterator[tuple[bytearray, int]]:
     """``(whole lines, bytes of the file read so far)``; each chunk ends with a newline."""
     carry, done = b"", 0
     while True:
@@ -195,6 +195,7 @@ class _Reader:
                     rest = chunk if self.layout is not None else self._start(chunk, total)
                     if rest is None:  # blank lines and the header only
                         continue
+                    assert self.layout is not None  # set by the first vector line
                     pending.append((pool.submit(parse_fast, rest, self.layout), rest, done))
                     while len(pending) > 2 * threads or (pending and pending[0][0].done()):
                         self._take(*pending.popleft(), total, progress)
@@ -210,6 +211,7 @@ class _Reader:
               progress: Callable[[int, int], None] | None) -> None:
         block, problem = future.result(), None
         if block is None:
+            assert self.layout is not None
             block, problem = parse_exactly(chunk, self.layout.dim)
         first_line = self.next_line
         self._add(block, first_line)
@@ -234,6 +236,7 @@ class _Reader:
             elif self.header is not None or not self._header(fields, number):
                 self._first_vector_line(line, fields, number)
                 rows = self.header[1] if self.header else self._estimate(chunk, total)
+                assert self.layout is not None  # set by _first_vector_line
                 self.matrix = _AlignedRows(rows + self.spare_rows, self.layout.dim)
                 return chunk[position:]
             self.next_line += 1
@@ -280,6 +283,7 @@ class _Reader:
             count = min(count, self.max_tokens - self.rows)
         self.skipped += [first_line + i for i in block.skipped]
         start, end = self.rows, self.rows + count
+        assert self.matrix is not None  # made with the first vector line
         if end + self.spare_rows > self.matrix.rows:
             self.matrix.resize(max(end, int(self.matrix.rows * 1.25)) + self.spare_rows)
         self.matrix.array[start:end] = block.values[:count]
@@ -337,6 +341,7 @@ class _Reader:
             tokens, rows = self._drop_duplicates()
             log.info("%s: dropped %d duplicate token lines (duplicates: %s)", self.path,
                      len(self.dropped), self.duplicates)
+        assert self.matrix is not None  # made with the first vector line
         self.matrix.resize(rows + self.spare_rows)
         storage = self.matrix.array
         storage[rows:] = 0
@@ -350,6 +355,7 @@ class _Reader:
         keep_until = [*dropped[1:], self.rows]
         write = dropped[0]
         step = 1 << 14
+        assert self.matrix is not None
         for row, stop in zip(dropped, keep_until, strict=True):
             for source in range(row + 1, stop, step):
                 count = min(step, stop - source)

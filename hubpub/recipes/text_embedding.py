@@ -29,6 +29,8 @@ from hubpub.recipes.embedding_file import DUPLICATES, Embeddings, read_embedding
 if TYPE_CHECKING:
     from typing_extensions import Self
 
+    from hubpub.manifest import Manifest
+
 __all__ = ["NAME", "TextEmbeddingRecipe", "build_embedding_graph", "make_module_fn"]
 
 log = logging.getLogger(__name__)
@@ -124,7 +126,7 @@ class TextEmbeddingRecipe:
     @classmethod
     def from_manifest_section(cls, section: Mapping[str, Any], base_dir: Path, *,
                               variants: Sequence[Any] = (),
-                              manifest: Any = None,
+                              manifest: Manifest | None = None,
                               progress: Callable[[int, int], None] | None = None,
                               ) -> TextEmbeddingRecipe:
         """Check the manifest's ``recipe:`` section and read its embedding file.

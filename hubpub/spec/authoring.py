@@ -15,13 +15,16 @@ import re
 import sys
 import sysconfig
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from hubpub._tf import tf
 from hubpub.errors import SpecError
 from hubpub.spec.files import ATTACHMENTS_COLLECTION
 from hubpub.spec.protos import ModuleAttachment
 from hubpub.spec.tensor_info import build_tensor_info, components
+
+if TYPE_CHECKING:
+    from hubpub.spec.module_spec import ModuleSpec
 
 __all__ = ["add_signature", "attach_message", "create_module_spec"]
 
@@ -297,7 +300,7 @@ def _check_outputs_are_fed(meta: Any, tags: Iterable[str],
 def create_module_spec(module_fn: Callable[..., Any],
                        tags_and_args: Iterable[tuple[Iterable[str], Mapping[str, Any]]] | None = None,
                        drop_collections: Iterable[str] | None = None, *,
-                       random_seed: int | None = None):
+                       random_seed: int | None = None) -> ModuleSpec:
     """Build a ModuleSpec by running ``module_fn`` once per ``(tags, kwargs)`` variant.
 
     Without ``tags_and_args`` there is one variant with no tags and no arguments.
@@ -309,7 +312,7 @@ def create_module_spec(module_fn: Callable[..., Any],
     report_tags = bool(tags_and_args)
     variants = list(tags_and_args) if tags_and_args else [(set(), {})]
     saved_model = saved_model_pb2.SavedModel()
-    source_lines = {}
+    source_lines: dict[frozenset[str], dict[str, tuple[str, int]]] = {}
     for tags, args in variants:
         tags = set(tags)
         meta, lines = build_variant(module_fn, tags, args or {},

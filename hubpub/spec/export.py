@@ -91,6 +91,7 @@ def export_spec(spec: Any, path: str | Path, *, checkpoint_path: str | None,
             others = [v for v in tf.compat.v1.global_variables() if v not in fed.values()]
             session.run(tf.compat.v1.variables_initializer(others))
             for name, variable in fed.items():
+                assert values is not None  # fed is empty without values
                 initializer = variable.initializer
                 session.run(initializer, {initializer.inputs[1]: values[name]})
             if init_fn is not None:

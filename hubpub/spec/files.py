@@ -85,11 +85,13 @@ def read_saved_model(module_dir: str | Path, *, lite: bool = False) -> Any:
 def parse_saved_model(data: bytes, *, where: str, lite: bool = False) -> Any:
     """Parse the bytes of a ``saved_model.pb``; ``where`` names it in errors."""
     if lite:
-        from hubpub.spec.lite import SavedModel
+        from hubpub.spec.lite import SavedModel as lite_saved_model
+        message: Any = lite_saved_model
     else:
         from tensorflow.core.protobuf.saved_model_pb2 import SavedModel
+        message = SavedModel
     try:
-        saved_model = SavedModel.FromString(data)
+        saved_model = message.FromString(data)
     except DecodeError as exc:
         raise ModuleFormatError(f"{where} is corrupt: cannot parse it as a SavedModel") from exc
     if not saved_model.meta_graphs:

@@ -18,7 +18,8 @@ def attach_image_module_info(image_module_info: Any) -> None:
     attach_message(IMAGE_MODULE_INFO_KEY, image_module_info)
 
 
-def _image_input_shape(module_or_spec: Any, signature: str | None, input_name: str | None) -> list:
+def _image_input_shape(module_or_spec: Any, signature: str | None, input_name: str | None
+                       ) -> list[Any] | None:
     name = input_name or "images"
     infos = module_or_spec.get_input_info_dict(signature)
     if name not in infos:

@@ -173,6 +173,7 @@ class ModuleInstance:
         saver = self._saver
 
         def write_variables(prefix: str) -> None:
+            assert saver is not None  # only called when there are variables
             try:
                 saver.save(session, prefix, write_meta_graph=False, write_state=False)
             except tf.errors.FailedPreconditionError as exc:

@@ -53,7 +53,7 @@ class ModuleSpec:
         self._checkpoint_path = checkpoint_path
         self._source_lines = source_lines or {}
         self._module_dir = module_dir
-        self._variants = {}
+        self._variants: dict[frozenset[str], Any] = {}
         for meta in saved_model.meta_graphs:
             key = frozenset(meta.meta_info_def.tags)
             if key in self._variants:

@@ -9,6 +9,8 @@ tensorflow_hub in the same process does not clash with them.
 
 from __future__ import annotations
 
+from typing import Any
+
 from google.protobuf import descriptor_pb2, descriptor_pool, message_factory
 
 __all__ = ["FORMAT_V3", "ImageModuleInfo", "ModuleAttachment", "ModuleDef"]
@@ -18,7 +20,7 @@ FORMAT_V3 = 3
 _F = descriptor_pb2.FieldDescriptorProto
 
 
-def _field(msg, name: str, number: int, ftype: int, *, label: int = _F.LABEL_OPTIONAL,
+def _field(msg: descriptor_pb2.DescriptorProto, name: str, number: int, ftype: int, *, label: int = _F.LABEL_OPTIONAL,
            type_name: str | None = None) -> None:
     f = msg.field.add(name=name, number=number, type=ftype, label=label)
     if type_name:
@@ -54,7 +56,7 @@ def _build_pool() -> descriptor_pool.DescriptorPool:
 _POOL = _build_pool()
 
 
-def _message_class(name: str):
+def _message_class(name: str) -> Any:
     return message_factory.GetMessageClass(_POOL.FindMessageTypeByName(f"tensorflow_hub.{name}"))
 
 

@@ -103,10 +103,12 @@ class VariableView:
 
     @property
     def num_elements(self) -> int | None:
-        if self.shape is None or any(d is None for d in self.shape):
+        if self.shape is None:
             return None
         n = 1
         for d in self.shape:
+            if d is None:
+                return None
             n *= d
         return n
 
@@ -294,7 +296,7 @@ class VariantView:
 
     def reachable_functions(self, node_names: Sequence[str]) -> set[str]:
         """Library functions called, directly or transitively, by the given top-level nodes."""
-        todo = []
+        todo: list[str] = []
         for name in node_names:
             if name in self.nodes:
                 todo.extend(self.called_functions(self.nodes[name]))
@@ -337,14 +339,15 @@ class VariantView:
         if node.op in ("Identity", "StopGradient") and inputs:
             return self._fold(node_name(inputs[0]), depth + 1)
         if node.op in ("StringJoin", "Add", "AddV2") and inputs:
-            parts = [self._fold(node_name(i), depth + 1) for i in inputs]
-            if any(p is None for p in parts):
+            folded = [self._fold(node_name(i), depth + 1) for i in inputs]
+            parts = [p for p in folded if p is not None]
+            if len(parts) != len(folded):
                 return None
             separator = (node.attr["separator"].s.decode("utf-8", "replace")
                          if node.op == "StringJoin" else "")
-            if sum(len(p) for p in parts) > _MAX_FOLD_CHARS:  # type: ignore[arg-type]
+            if sum(len(p) for p in parts) > _MAX_FOLD_CHARS:
                 return None
-            return separator.join(parts)  # type: ignore[arg-type]
+            return separator.join(parts)
         return None
 
     def const_value(self, node: Any) -> Any:

@@ -133,8 +133,9 @@ def _fold(variant: VariantView, nodes: Mapping[str, Any], ref: str, depth: int =
         return float(value) if isinstance(value, (int, float)) else None
     if node.op not in _FOLDABLE:
         return None
-    args = [_fold(variant, nodes, i, depth + 1) for i in node.input if not i.startswith("^")]
-    if not args or any(a is None for a in args):
+    folded = [_fold(variant, nodes, i, depth + 1) for i in node.input if not i.startswith("^")]
+    args = [a for a in folded if a is not None]
+    if not args or len(args) != len(folded):
         return None
     if node.op in ("Identity", "Cast"):
         return args[0]

@@ -86,7 +86,7 @@ def _resolve(variant: VariantView, ref: str) -> tuple[float, str] | None:
     function that holds it); the then-branch is the one taken when ``training`` is true.
     """
     name, _, index = ref.partition(":")
-    at = None
+    at = name
     nodes: Mapping[str, Any] = variant.nodes
     for _ in range(32):
         node = nodes.get(name)

@@ -74,6 +74,7 @@ def dropout_sites(variant: VariantView) -> list[DropoutSite]:
         if not _DROPOUT_SCOPE.search(node.name) and (
                 scope is None or f"{scope}/GreaterEqual" not in nodes):
             continue
+        active: bool | None
         if fname is None:
             report, active = node.name, True
         else:

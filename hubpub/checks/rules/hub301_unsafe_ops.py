@@ -116,7 +116,7 @@ def _entry_points(variant: VariantView) -> list[tuple[str, set[str], str | None]
 
     from hubpub.spec.view import node_name
 
-    out = []
+    out: list[tuple[str, set[str], str | None]] = []
     for signature in variant.signatures:
         out.append((f"signature '{signature}' is called", variant.signature_nodes(signature),
                     signature))
