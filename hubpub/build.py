@@ -14,13 +14,19 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from hubpub.errors import CheckFailure
 from hubpub.manifest import Manifest
 from hubpub.outdir import publish, staging
 from hubpub.publisher import TIMEOUT_SECONDS, time_limit
 from hubpub.target import Progress, build_spec, export_weights, load_recipe, module_view
+
+if TYPE_CHECKING:
+    from hubpub.checks.findings import Finding
+    from hubpub.package import PackResult
+    from hubpub.smoke import SmokeResult, SmokeRun
+    from hubpub.spec.view import ModuleView
 
 __all__ = ["BuildResult", "build", "run_checks"]
 
@@ -34,10 +40,10 @@ class BuildResult:
     sha256: str
     module_dir: Path
     report: dict[str, Any]
-    findings: list[Any] = field(default_factory=list)
+    findings: list[Finding] = field(default_factory=list)
 
 
-def run_checks(manifest: Manifest, view: Any) -> list[Any]:
+def run_checks(manifest: Manifest, view: ModuleView) -> list[Finding]:
     from hubpub.checks.baseline import filter_new, load_baseline
     from hubpub.checks.config import config_from_manifest
     from hubpub.checks.engine import run_checks as run
@@ -97,9 +103,9 @@ def build(manifest: Manifest, *, out_dir: Path | None = None, progress: Progress
     """
     from hubpub.smoke import start_smoke_test
 
-    runs: list[Any] = []
+    runs: list[SmokeRun] = []
 
-    def start_smoke() -> Any:
+    def start_smoke() -> SmokeRun | None:
         if smoke and not runs:
             runs.append(start_smoke_test(timeout=timeout))
         return runs[0] if runs else None
@@ -118,7 +124,8 @@ def build(manifest: Manifest, *, out_dir: Path | None = None, progress: Progress
             run.cancel()
 
 
-def _build(manifest: Manifest, out_dir: Path, timer: _Timer, start_smoke: Callable[[], Any],
+def _build(manifest: Manifest, out_dir: Path, timer: _Timer,
+           start_smoke: Callable[[], SmokeRun | None],
            progress: Progress | None) -> BuildResult:
     from hubpub.checks.findings import Severity
     from hubpub.package import pack, write_checksum
@@ -198,8 +205,9 @@ def diff_against_previous(manifest: Manifest, module_dir: Path) -> dict[str, Any
             "changes": [c.to_json() for c in result.changes]}
 
 
-def _report(manifest: Manifest, view: Any, findings: list[Any], module_dir: Path, packed: Any,
-            smoke_result: Any, timer: _Timer) -> dict[str, Any]:
+def _report(manifest: Manifest, view: ModuleView, findings: list[Finding], module_dir: Path,
+            packed: PackResult,
+            smoke_result: SmokeResult | None, timer: _Timer) -> dict[str, Any]:
     from hubpub.summary import summarize
 
     files = _file_table(module_dir)
@@ -216,7 +224,7 @@ def _report(manifest: Manifest, view: Any, findings: list[Any], module_dir: Path
     }
 
 
-def _write_docs(manifest: Manifest, view: Any, report: dict[str, Any], stage: Path,
+def _write_docs(manifest: Manifest, view: ModuleView, report: dict[str, Any], stage: Path,
                 out_dir: Path, base: str) -> list[str]:
     """The Markdown page ``<base>.md`` next to the tarball; returns the staged file names.
 

@@ -18,9 +18,12 @@ import sys
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from hubpub.publisher import TIMEOUT_SECONDS
+
+if TYPE_CHECKING:
+    from hubpub.spec.module_spec import ModuleSpec
 
 __all__ = ["SmokeResult", "SmokeRun", "run_smoke_test", "signature_inputs", "signature_outputs",
            "start_smoke_test"]
@@ -223,7 +226,7 @@ def _compare(name: str, variant: str, tf1: dict, tf2: dict, problems: list[str])
                             "between hubpub.Module and tf.saved_model.load")
 
 
-def _image_size(spec: Any, tags: frozenset, infos: dict) -> list[int] | None:
+def _image_size(spec: ModuleSpec, tags: frozenset, infos: dict) -> list[int] | None:
     """The variant's attached image size, else the `images` input's height and width."""
     from hubpub.spec.image import IMAGE_MODULE_INFO_KEY, ImageModuleInfo
 
@@ -236,7 +239,7 @@ def _image_size(spec: Any, tags: frozenset, infos: dict) -> list[int] | None:
     return None
 
 
-def signature_inputs(spec: Any, tags: frozenset) -> dict[str, Any]:
+def signature_inputs(spec: ModuleSpec, tags: frozenset) -> dict[str, Any]:
     """For each signature, a function making its example inputs (the same values each call)."""
     import numpy as np
 
@@ -291,9 +294,9 @@ def run_smoke_test(module_dir: str | Path, tf2_dir: str | Path | None = None) ->
     return result
 
 
-def _inference_tags(spec: Any) -> frozenset:
+def _inference_tags(spec: ModuleSpec) -> frozenset:
     tags = spec.get_tags()
-    return frozenset() if frozenset() in tags else tags[0]
+    return frozenset() if frozenset() in tags else frozenset(tags[0])
 
 
 def main(argv: list[str] | None = None) -> int:

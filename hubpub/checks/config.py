@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from types import ModuleType
-from typing import Any
+from typing import Any, Protocol
 
 from hubpub.checks import rules as registry
 from hubpub.checks.findings import Finding, Location, Severity
@@ -114,7 +114,19 @@ def _longest_prefix(code: str, prefixes: Iterable[str]) -> int:
 
 # --- the manifest's lint section -------------------------------------------------------------
 
-def config_from_manifest(manifest: Any) -> LintConfig:
+class LintSource(Protocol):
+    """What ``config_from_manifest`` reads of a ``hubpub.manifest.Manifest`` (a layer up)."""
+
+    @property
+    def lint(self) -> Mapping[str, Any]: ...
+
+    @property
+    def path(self) -> Path: ...
+
+    def location(self, key: str) -> tuple[int, int]: ...
+
+
+def config_from_manifest(manifest: LintSource) -> LintConfig:
     """Read ``manifest.lint`` (raw dict) into a LintConfig; ManifestError with every problem."""
     return parse_lint_section(manifest.lint or {}, path=str(manifest.path),
                               locate=manifest.location, base_dir=Path(manifest.path).parent)

@@ -11,9 +11,15 @@ import argparse
 import contextlib
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from hubpub.commands.lint import add_timeout_argument
+
+if TYPE_CHECKING:
+    from hubpub.checks.config import LintConfig
+    from hubpub.convert import ConvertResult
+    from hubpub.manifest import Manifest
+    from hubpub.spec.view import ModuleView
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -62,7 +68,7 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _convert(module_dir: Path, args: argparse.Namespace, config: Any) -> Any:
+def _convert(module_dir: Path, args: argparse.Namespace, config: LintConfig) -> ConvertResult:
     """Refuse modules hubpub does not run, convert, then smoke-test the export."""
     from hubpub.convert import convert_module
     from hubpub.errors import CheckFailure
@@ -79,7 +85,7 @@ def _convert(module_dir: Path, args: argparse.Namespace, config: Any) -> Any:
     return result
 
 
-def _refuse_unsafe(view: Any, config: Any) -> None:
+def _refuse_unsafe(view: ModuleView, config: LintConfig) -> None:
     from hubpub.checks.engine import execution_blockers, refusal
     from hubpub.errors import CheckFailure
 
@@ -89,7 +95,8 @@ def _refuse_unsafe(view: Any, config: Any) -> None:
 
 
 @contextlib.contextmanager
-def _module_directory(source: str, manifest: Any, config: Any) -> Iterator[Path]:
+def _module_directory(source: str, manifest: Manifest | None, config: LintConfig
+                      ) -> Iterator[Path]:
     """A TF1 module directory for SOURCE; a manifest's module is exported to a temp folder
     (after the same execution gate as ``hubpub build``)."""
     from hubpub.target import module_directory

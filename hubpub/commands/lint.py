@@ -17,7 +17,7 @@ import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from hubpub.atomic import write_text_atomically
 from hubpub.checks.findings import Finding, Severity
@@ -137,7 +137,8 @@ def _same_file(a: Path, b: Path) -> bool:
 
 
 def lint(args: argparse.Namespace, *,
-         extra: Callable[[str, Any, Any, float], list[Finding]] | None = None) -> int:
+         extra: Callable[[str, Manifest | None, LintConfig, float], list[Finding]] | None = None
+         ) -> int:
     """Lint every target and report; ``extra(target, manifest, config, timeout)`` adds
     findings (validate's smoke test)."""
     from hubpub.checks.baseline import filter_new, load_baseline, write_baseline

@@ -7,10 +7,15 @@ The smoke test loads the module in a fresh process with ``hubpub.Module`` and wi
 from __future__ import annotations
 
 import argparse
-from typing import Any
+from typing import TYPE_CHECKING
 
 from hubpub.commands.lint import add_report_arguments, lint
 from hubpub.errors import HubpubError
+
+if TYPE_CHECKING:
+    from hubpub.checks.config import LintConfig
+    from hubpub.checks.findings import Finding
+    from hubpub.manifest import Manifest
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -36,7 +41,8 @@ def run(args: argparse.Namespace) -> int:
     return lint(args, extra=_smoke_findings)
 
 
-def _smoke_findings(target: str, manifest: Any, config: Any, timeout: float) -> list:
+def _smoke_findings(target: str, manifest: Manifest | None, config: LintConfig,
+                    timeout: float) -> list[Finding]:
     """HUB501 for each smoke-test problem; the test is refused when the module has ops hubpub
     does not run (``execution_blockers``), whatever the lint configuration reports."""
     from hubpub.checks.engine import execution_blockers, refusal

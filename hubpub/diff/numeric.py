@@ -129,7 +129,8 @@ def _rows(before: str, after: str) -> list[dict[str, Any]]:
 
     old, new = load_module_spec(before), load_module_spec(after)
     rows = []
-    for tags in sorted(set(old.get_tags()) & set(new.get_tags()), key=sorted):
+    shared = {frozenset(t) for t in old.get_tags()} & {frozenset(t) for t in new.get_tags()}
+    for tags in sorted(shared, key=sorted):
         makers = signature_inputs(old, tags)
         for name in sorted(set(makers) & set(new.get_signature_names(tags))):
             row: dict[str, Any] = {"variant": sorted(tags), "signature": name}

@@ -168,7 +168,8 @@ def read_tarball(tarball: Path, *, shown: str) -> Side:
                 digest.update(chunk)
             if keep:
                 buffer += chunk
-        files[parts] = FileRecord(member.size, sha256=digest and digest.hexdigest(), crc32=crc)
+        files[parts] = FileRecord(member.size, crc32=crc,
+                                  sha256=None if digest is None else digest.hexdigest())
         if keep:
             kept[parts] = bytes(buffer)
     root = _tarball_root(files, shown)

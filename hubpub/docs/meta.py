@@ -11,7 +11,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 __all__ = ["PLACEHOLDER", "DocMeta", "find_placeholders"]
 
@@ -24,6 +24,25 @@ _HANDLE_RE = re.compile(
 
 def _todo(what: str) -> str:
     return f"{PLACEHOLDER}: {what}"
+
+
+class ManifestFields(Protocol):
+    """What docs read of a ``hubpub.manifest.Manifest`` (docs sit a layer below it)."""
+
+    @property
+    def path(self) -> Path: ...
+    @property
+    def publisher(self) -> str: ...
+    @property
+    def name(self) -> str: ...
+    @property
+    def version(self) -> int: ...
+    @property
+    def metadata(self) -> Mapping[str, Any]: ...
+    @property
+    def docs(self) -> Mapping[str, Any]: ...
+    @property
+    def signatures(self) -> Mapping[str, Any]: ...
 
 
 @dataclass(frozen=True)
@@ -47,8 +66,8 @@ class DocMeta:
     template: Path | None = None  # the publisher's own Jinja2 template
 
     @classmethod
-    def from_manifest(cls, manifest: Any) -> DocMeta:
-        """Read a ``hubpub.manifest.Manifest`` (duck-typed: only attributes are read)."""
+    def from_manifest(cls, manifest: ManifestFields) -> DocMeta:
+        """Read a ``hubpub.manifest.Manifest`` (only these attributes are read)."""
         md = dict(manifest.metadata or {})
         docs = dict(manifest.docs or {})
         claims = {}

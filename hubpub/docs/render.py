@@ -29,14 +29,17 @@ from __future__ import annotations
 import importlib.resources
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import jinja2
 
 from hubpub.docs import kaggle, markers
-from hubpub.docs.meta import DocMeta
+from hubpub.docs.meta import DocMeta, ManifestFields
 from hubpub.docs.snippets import build_usage
 from hubpub.errors import PublisherCodeError
+
+if TYPE_CHECKING:
+    from hubpub.spec.view import ModuleView
 
 __all__ = ["FORMATS", "default_handle", "file_names", "render_docs", "render_summary",
            "tarball_facts"]
@@ -46,7 +49,7 @@ MARKDOWN_FILE = "README.md"
 _TEMPLATE_DIR = "docs"
 
 
-def render_docs(view: Any, manifest_or_meta: Any, *, fmt: str = "markdown",
+def render_docs(view: ModuleView, manifest_or_meta: ManifestFields | DocMeta, *, fmt: str = "markdown",
                 build_report: Mapping[str, Any] | None = None, handle: str | None = None,
                 existing: Mapping[str, str] | None = None) -> dict[str, str]:
     """The files of the docs page of a module: file name -> content.

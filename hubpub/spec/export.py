@@ -17,6 +17,7 @@ from hubpub.errors import SpecError, WeightsError
 
 if TYPE_CHECKING:
     from hubpub.spec.instance import ModuleInstance
+    from hubpub.spec.module_spec import ModuleSpec
 
 __all__ = ["check_checkpoint", "export_latest_checkpoint", "export_spec", "latest_checkpoint"]
 
@@ -62,7 +63,7 @@ def _full_shape(parts: list) -> list[int] | None:
     return parts[0].shape.as_list() if parts[0].shape.is_fully_defined() else None
 
 
-def export_spec(spec: Any, path: str | Path, *, checkpoint_path: str | None,
+def export_spec(spec: ModuleSpec, path: str | Path, *, checkpoint_path: str | None,
                 name_transform_fn: Callable[[str], str] | None = None,
                 init_fn: Callable[[Any, Any], None] | None = None,
                 values: Mapping[str, Any] | None = None,
@@ -120,7 +121,7 @@ def _fed_variables(module: Any, values: Mapping[str, Any]) -> dict[str, Any]:
     return {name: module.variable_map[name] for name in values}
 
 
-def _check_export_variant_has_all_variables(spec: Any) -> None:
+def _check_export_variant_has_all_variables(spec: ModuleSpec) -> None:
     """Only the exported variant's variables are saved: others must not need more."""
     from hubpub.spec.view import VariantView
 
@@ -135,7 +136,7 @@ def _check_export_variant_has_all_variables(spec: Any) -> None:
                 "every variable in every variant.")
 
 
-def export_latest_checkpoint(spec: Any, training_dir: str | Path, export_path: str | Path, *,
+def export_latest_checkpoint(spec: ModuleSpec, training_dir: str | Path, export_path: str | Path, *,
                              scope: str | None = None) -> Path | str:
     """The LatestModuleExporter replacement: export with the newest checkpoint of a training run.
 
