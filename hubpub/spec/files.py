@@ -149,6 +149,9 @@ def _check_collections(meta: Any, path: str) -> None:
         elif key in proto_of or key == ASSETS_COLLECTION:
             raise ModuleFormatError(f"{where}: holds a {kind or 'nothing'} where the format "
                                     f"has serialized protos")
+        if key in _NODE_COLLECTIONS and kind not in ("node_list", None):
+            raise ModuleFormatError(f"{where}: holds a {kind} where the format has node "
+                                    f"names")
         if key in _NODE_COLLECTIONS and kind == "node_list":
             for name in collection.node_list.value:
                 if name.lstrip("^").split(":")[0] not in nodes:

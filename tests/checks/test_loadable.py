@@ -49,8 +49,11 @@ def _garbage_in(key: str, kind: str) -> Callable[[Path], None]:
                 packed = collection.any_list.value.add()
                 packed.type_url = "type.googleapis.com/tensorflow.AssetFileDef"
                 packed.value = b"\xff\xfe\x00garbage"
-            else:
+            elif kind == "node":
                 collection.node_list.value.append("no_such_node:0")
+            else:  # names stored as bytes, where a node list belongs
+                collection.ClearField("node_list")
+                collection.bytes_list.value.append(b"\xff\x00junk")
         _edit_graph(folder, edit)
     return spoil
 
@@ -76,6 +79,9 @@ SPOILED = [
     pytest.param(_garbage_in("table_initializer", "node"),
                  "collection 'table_initializer': names 'no_such_node:0', which is not a node",
                  id="table-initializer-not-in-graph"),
+    pytest.param(_garbage_in("table_initializer", "bytes-not-names"),
+                 "collection 'table_initializer': holds a bytes_list where the format has node "
+                 "names", id="table-initializer-of-bytes"),
 ]
 
 
