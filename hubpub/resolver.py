@@ -408,6 +408,14 @@ def _write_descriptor(module_dir: Path, handle: str) -> None:
 
 
 # --- the lock ---------------------------------------------------------------------------------
+# Written by hand, not with the filelock package, on purpose. filelock's FileLock uses flock(),
+# which is a no-op or an error on NFS mounted with nolock and on many network filesystems.
+# Its SoftFileLock (an O_EXCL file, as here) takes over a dead owner only when the owner wrote
+# filelock's own marker, and by age only from owners that renew a lease. The cache's lock is
+# shared with tensorflow_hub, whose processes write ``host.pid.uuid`` and renew nothing: a
+# tensorflow_hub process that died on another machine would block filelock forever, where
+# this code takes over once neither the lock nor the owner's temp folder changed for
+# HUBPUB_LOCK_TIMEOUT_SEC (the same progress rule tensorflow_hub applies to hubpub's locks).
 
 def _try_lock(lock: Path, content: str) -> bool:
     try:
