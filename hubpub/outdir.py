@@ -10,6 +10,7 @@ next build in that folder removes every staging folder whose lock it can take.
 from __future__ import annotations
 
 import contextlib
+import glob
 import logging
 import os
 import shutil
@@ -20,8 +21,8 @@ from pathlib import Path
 
 from hubpub.errors import ExportError
 
-__all__ = ["STAGING_PREFIX", "publish", "refuse_system_folder", "remove_stale_staging",
-           "staging", "system_folder_problem"]
+__all__ = ["STAGING_PREFIX", "hold_lock", "publish", "refuse_system_folder",
+           "remove_stale_staging", "staging", "system_folder_problem"]
 
 log = logging.getLogger(__name__)
 
@@ -84,7 +85,7 @@ def staging(out_dir: Path) -> Iterator[Path]:
                           f"({exc.strerror or exc}); choose a writable --out") from exc
     lock = None
     try:
-        lock = _hold_lock(stage)
+        lock = hold_lock(stage)
         yield stage
     finally:
         shutil.rmtree(stage, ignore_errors=True)
@@ -92,8 +93,9 @@ def staging(out_dir: Path) -> Iterator[Path]:
             os.close(lock)
 
 
-def _hold_lock(stage: Path) -> int | None:
-    """Lock ``stage/.lock`` for as long as this process lives (None where flock is missing).
+def hold_lock(stage: Path) -> int | None:
+    """Lock ``stage/.lock`` until the returned descriptor is closed or this process ends
+    (None where flock is missing).
 
     The file is locked under a temporary name, then renamed: another build never sees an
     unlocked ``.lock`` in a live staging folder.
@@ -109,8 +111,8 @@ def _hold_lock(stage: Path) -> int | None:
     return fd
 
 
-def remove_stale_staging(out_dir: Path) -> list[Path]:
-    """Remove the staging folders in ``out_dir`` whose build is provably dead.
+def remove_stale_staging(out_dir: Path, prefix: str = STAGING_PREFIX) -> list[Path]:
+    """Remove the folders ``prefix*`` in ``out_dir`` whose owner is provably dead.
 
     Dead means its ``.lock`` can be locked: the kernel drops a lock when its process ends,
     however it ends. A folder without a lock file is left alone (it cannot be proved dead).
@@ -120,7 +122,7 @@ def remove_stale_staging(out_dir: Path) -> list[Path]:
     except ImportError:
         return []
     removed = []
-    for folder in sorted(out_dir.glob(STAGING_PREFIX + "*")):
+    for folder in sorted(out_dir.glob(glob.escape(prefix) + "*")):
         if folder.is_symlink() or not folder.is_dir():
             continue
         try:

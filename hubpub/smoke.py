@@ -20,15 +20,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from hubpub.outdir import hold_lock, remove_stale_staging
 from hubpub.publisher import TIMEOUT_SECONDS
 
 if TYPE_CHECKING:
     from hubpub.spec.module_spec import ModuleSpec
 
-__all__ = ["SmokeResult", "SmokeRun", "run_smoke_test", "signature_inputs", "signature_outputs",
-           "start_smoke_test"]
+__all__ = ["SMOKE_PREFIX", "SmokeResult", "SmokeRun", "run_smoke_test", "signature_inputs",
+           "signature_outputs", "start_smoke_test"]
 
 BATCH = 2
+SMOKE_PREFIX = "hubpub-smoke-"  # the child's private folder, in the system temp folder
 
 
 @dataclass
@@ -64,15 +66,24 @@ class SmokeRun:
             argv.append(str(Path(module_dir).resolve()))
             if tf2_dir is not None:
                 argv.append(str(Path(tf2_dir).resolve()))
-        self._folder = Path(tempfile.mkdtemp(prefix="hubpub-smoke-"))
+        # Private folders of smoke tests whose build was killed (SIGKILL) go first.
+        remove_stale_staging(Path(tempfile.gettempdir()), prefix=SMOKE_PREFIX)
+        self._folder = Path(tempfile.mkdtemp(prefix=SMOKE_PREFIX))
+        self._lock = hold_lock(self._folder)
         try:
             self._process = subprocess.Popen(
                 argv, stdin=subprocess.PIPE if module_dir is None else subprocess.DEVNULL,
                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=self._folder,
                 env=child_env(self._folder))
         except BaseException:
-            shutil.rmtree(self._folder, ignore_errors=True)
+            self._remove_folder()
             raise
+
+    def _remove_folder(self) -> None:
+        shutil.rmtree(self._folder, ignore_errors=True)
+        if self._lock is not None:
+            os.close(self._lock)
+            self._lock = None
 
     def test(self, module_dir: Path, tf2_dir: Path | None = None) -> None:
         """Give a child started without a module the directory to smoke-test (and its TF2
@@ -93,7 +104,7 @@ class SmokeRun:
         if self._process.returncode is None:
             self._process.kill()
             self._process.communicate()
-        shutil.rmtree(self._folder, ignore_errors=True)
+        self._remove_folder()
 
     def wait(self) -> SmokeResult:
         try:
@@ -105,7 +116,7 @@ class SmokeRun:
                                 f"stopped; if the module is just slow, raise the limit with "
                                 f"--timeout SECONDS"])
         finally:
-            shutil.rmtree(self._folder, ignore_errors=True)
+            self._remove_folder()
         try:
             data = json.loads(out.strip().splitlines()[-1])
         except (ValueError, IndexError):

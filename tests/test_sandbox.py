@@ -175,3 +175,23 @@ def test_a_module_printing_to_stdout_cannot_corrupt_the_smoke_result(tmp_path, c
     module = write_module(tmp_path / "m", raw_saved_model((graph_fn, ())))
     code, findings = _validate(module, capsys=capsys)
     assert (code, findings) == (0, [])
+
+
+@pytest.mark.slow
+def test_validate_does_not_run_a_module_with_an_unknown_op(tmp_path, capsys):
+    from hubpub._tf import tf
+    from tests.checks.lintmodules import raw_saved_model, write_module
+
+    def graph_fn():
+        x = tf.compat.v1.placeholder(tf.float32, [None], name="x")
+        return {"default": ({"default": x}, {"default": tf.identity(x, name="y")})}
+
+    saved_model = raw_saved_model((graph_fn, ()))
+    next(n for n in saved_model.meta_graphs[0].graph_def.node if n.name == "y").op = "ZeroOut"
+    module = write_module(tmp_path / "m", saved_model)
+    code, findings = _validate(module, "--ignore", "HUB302", capsys=capsys)
+    assert code == 1
+    [refused] = findings
+    assert refused["code"] == "HUB501"
+    assert refused["message"].startswith("smoke test refused: hubpub does not run a module with "
+                                         "unsafe or unknown ops (HUB302 op type 'ZeroOut'")

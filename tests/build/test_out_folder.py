@@ -169,3 +169,20 @@ def test_staging_is_locked_while_it_lives(tmp_path):
         assert (stage / ".lock").read_text().strip() == str(os.getpid())
         assert remove_stale_staging(tmp_path) == []  # flock conflicts across open files
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.slow
+def test_a_smoke_test_sweeps_private_folders_of_killed_ones():
+    import tempfile
+
+    from hubpub.smoke import SMOKE_PREFIX, SmokeRun
+
+    stale = Path(tempfile.mkdtemp(prefix=SMOKE_PREFIX))
+    (stale / ".lock").write_text("12345\n")  # nobody holds it: its build was killed
+    run = SmokeRun()
+    try:
+        assert not stale.exists()
+        assert (run._folder / ".lock").is_file()
+    finally:
+        run.cancel()
+    assert not run._folder.exists()
