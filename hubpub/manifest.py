@@ -548,14 +548,19 @@ def _describe(value: Any) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, str):
-        return f"'{value}'"
+        return f"'{_shortened(value)}'"
     if isinstance(value, (int, float)):
-        return str(value)
+        return _shortened(str(value))
     if isinstance(value, dict):
         return "a mapping"
     if isinstance(value, list):
         return "a list"
     return type(value).__name__
+
+
+def _shortened(text: str, keep: int = 60) -> str:
+    """A value as the message shows it: a 5000-digit number is not printed whole."""
+    return text if len(text) <= keep else f"{text[:keep - 20]}... ({len(text)} characters)"
 
 
 def _as_list(value: Any) -> list[Any]:

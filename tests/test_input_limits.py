@@ -132,6 +132,19 @@ def test_version_with_thousands_of_digits(tmp_path: Path) -> None:
         in str(caught.value)
 
 
+@pytest.mark.parametrize(("version", "message"), [
+    ("9" * 4000, "module.version must be an integer from 1 to 2147483647"),
+    ('"' + "9" * 5000 + '"', "module.version must be an integer, not "
+                             "'9999999999999999999999999999999999999999... (5000 characters)'"),
+], ids=["4000-digits", "5000-digit-string"])
+def test_version_that_cannot_name_a_file(tmp_path: Path, version: str, message: str) -> None:
+    """It becomes part of the tarball's name: a build must not end in ENAMETOOLONG."""
+    with pytest.raises(ManifestError) as caught:
+        load_manifest(_manifest(tmp_path, MANIFEST.replace("version: 1", f"version: {version}")))
+    assert f"hubpub.yaml:3:12: {message}" in str(caught.value)
+    assert len(str(caught.value)) < 300
+
+
 def test_large_manifest_reports_a_typo_as_fast_as_a_small_one(tmp_path: Path) -> None:
     """The pure-Python YAML parser spent seconds per megabyte; libyaml keeps the marks."""
     padding = "".join(f"# comment line {i} " + "x" * 60 + "\n" for i in range(11_000))
