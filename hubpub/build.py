@@ -94,8 +94,12 @@ class _Timer:
 
 
 def build(manifest: Manifest, *, out_dir: Path | None = None, progress: Progress | None = None,
-          smoke: bool = True, timeout: float = TIMEOUT_SECONDS) -> BuildResult:
+          smoke: bool = True, timeout: float = TIMEOUT_SECONDS,
+          tf2: bool | None = None) -> BuildResult:
     """Build, check, export, smoke-test, pack and document the module a manifest describes.
+
+    With ``tf2`` (default: the manifest's ``tf2``), also convert the export into a TF2
+    Reusable SavedModel ``<base>-tf2/``, smoke-test it against the TF1 module and pack it.
 
     Raises CheckFailure (exit 1) when checks or the smoke test find errors, and other
     HubpubErrors (exit 2) for bad input; ``out_dir`` is untouched in both cases. Each run of
@@ -118,7 +122,8 @@ def build(manifest: Manifest, *, out_dir: Path | None = None, progress: Progress
     try:
         with time_limit(timeout):
             return _build(manifest, Path(out_dir) if out_dir else manifest.output,
-                          _Timer(progress), start_smoke, progress)
+                          _Timer(progress), start_smoke, progress,
+                          tf2=manifest.tf2 if tf2 is None else tf2, timeout=timeout)
     finally:
         for run in runs:
             run.cancel()
@@ -126,7 +131,7 @@ def build(manifest: Manifest, *, out_dir: Path | None = None, progress: Progress
 
 def _build(manifest: Manifest, out_dir: Path, timer: _Timer,
            start_smoke: Callable[[], SmokeRun | None],
-           progress: Progress | None) -> BuildResult:
+           progress: Progress | None, *, tf2: bool, timeout: float) -> BuildResult:
     from hubpub.checks.findings import Severity
     from hubpub.package import pack, write_checksum
 
@@ -158,13 +163,24 @@ def _build(manifest: Manifest, out_dir: Path, timer: _Timer,
         if manifest.previous is not None:
             with timer.step("diff"):
                 previous = diff_against_previous(manifest, module_dir)
+        converted = None
+        if tf2:
+            from hubpub.convert import convert_in_fresh_process
+
+            with timer.step("tf2"):  # a fresh process: the same module gives the same bytes
+                converted = convert_in_fresh_process(module_dir, stage / f"{base}-tf2",
+                                                     source=f"{base}.tar.gz", timeout=timeout)
         if smoke_run is not None:
-            smoke_run.test(module_dir)
+            smoke_run.test(module_dir, converted.out_dir if converted else None)
         with timer.step("pack"):
             packed = pack(module_dir, stage / f"{base}.tar.gz",
                           progress=(lambda done, total: progress("pack", done, total))
                           if progress else None)
             write_checksum(packed)
+            tf2_packed = None
+            if converted is not None:
+                tf2_packed = pack(converted.out_dir, stage / f"{base}-tf2.tar.gz")
+                write_checksum(tf2_packed)
         with timer.step("smoke test"):
             smoke_result = smoke_run.wait() if smoke_run else None
         if smoke_result is not None and not smoke_result.ok:
@@ -174,6 +190,10 @@ def _build(manifest: Manifest, out_dir: Path, timer: _Timer,
         if previous is not None:
             report["previous"] = previous
         written = [base, packed.path.name, packed.path.name + ".sha256", "build-report.json"]
+        if converted is not None:
+            report["tf2"] = _tf2_report(converted, tf2_packed)
+            written += [converted.out_dir.name, tf2_packed.path.name,
+                        tf2_packed.path.name + ".sha256"]
         with timer.step("docs"):
             written += _write_docs(manifest, view, report, stage, out_dir, base)
         report["timings"] = timer.timings
@@ -222,6 +242,18 @@ def _report(manifest: Manifest, view: ModuleView, findings: list[Finding], modul
         "timings": timer.timings,
         "versions": _versions(),
     }
+
+
+def _tf2_report(converted: Any, packed: Any) -> dict[str, Any]:
+    """What the build report says of the TF2 export."""
+    from dataclasses import asdict
+
+    details = asdict(converted)
+    details["dir"] = converted.out_dir.name
+    del details["out_dir"]
+    details["tarball"] = {"file": packed.path.name, "bytes": packed.size,
+                          "sha256": packed.sha256}
+    return details
 
 
 def _write_docs(manifest: Manifest, view: ModuleView, report: dict[str, Any], stage: Path,

@@ -36,17 +36,17 @@ from hubpub.module import as_state_placeholder
 from hubpub.spec.files import ASSETS_COLLECTION, read_module_def, read_saved_model
 from hubpub.spec.instance import import_meta_graph, keep_collections
 from hubpub.spec.module_spec import ModuleSpec, is_state_op
+from hubpub.spec.tf2 import is_resource_state, pick_variants, unconvertible_state
 
-__all__ = ["METADATA_FILE", "ConvertResult", "convert_module", "tf2_metadata"]
+__all__ = ["METADATA_FILE", "ConvertResult", "convert_in_fresh_process", "convert_module",
+           "tf2_metadata"]
 
 METADATA_FILE = "assets.extra/hubpub.json"
-TRAIN_TAGS = frozenset({"train"})
 
 _GK = tf.compat.v1.GraphKeys
 _STATE_COLLECTIONS = (_GK.GLOBAL_VARIABLES, _GK.TRAINABLE_VARIABLES, _GK.TABLE_INITIALIZERS,
                       _GK.REGULARIZATION_LOSSES, _GK.COND_CONTEXT, _GK.WHILE_CONTEXT)
 _APPLY_COLLECTIONS = (_GK.COND_CONTEXT, _GK.WHILE_CONTEXT)
-_VARIABLE_OPS = frozenset({"VarHandleOp", "VariableV2", "Variable"})
 # Table shared_names must differ between conversions in one process (they are per process).
 _TABLE_IDS = itertools.count()
 
@@ -78,15 +78,12 @@ class _Variant:
 def _pick_variants(saved_model: Any, where: str) -> tuple[Any, Any]:
     """(train meta graph, inference meta graph); one variant serves both when alone."""
     variants = {frozenset(m.meta_info_def.tags): m for m in saved_model.meta_graphs}
-    inference = variants.get(frozenset())
-    if inference is None and len(variants) == 1:
-        inference = next(iter(variants.values()))
-    if inference is None:
+    picked = pick_variants(list(variants))
+    if picked is None:
         found = [sorted(t) for t in sorted(variants, key=sorted)]
         raise ConvertError(f"{where}: no inference variant (tags []) among {found}; a TF2 "
                            "export needs the variant consumers run for inference")
-    train = variants.get(TRAIN_TAGS, inference)
-    return train, inference
+    return variants[picked[0]], variants[picked[1]]
 
 
 def _state_nodes(meta: Any) -> dict[str, Any]:
@@ -107,30 +104,6 @@ def _check_state(train: Any, inference: Any, where: str) -> None:
         problem = unconvertible_state(node)
         if problem:
             raise ConvertError(f"{where}: node '{name}' ({node.op}): {problem}")
-
-
-def unconvertible_state(node: Any) -> str | None:
-    """Why a state node cannot live in a TF2 SavedModel, or None (the lint uses this too)."""
-    from tensorflow.python.framework import op_def_registry
-
-    if node.op in ("VariableV2", "Variable"):
-        return ("a reference variable; TF2 only has resource variables. Re-export the module "
-                "with resource variables (the default since TF 2.0)")
-    op_def = op_def_registry.get(node.op)
-    if op_def is None:
-        return "an op this TensorFlow does not know"
-    if any(arg.is_ref for arg in op_def.output_arg):
-        return "a reference-typed resource (a TF1-only op); rebuild with its V2 op"
-    return None
-
-
-def _is_resource_state(node: Any) -> bool:
-    """Variables and tables: state nodes whose one output is a resource handle."""
-    from tensorflow.python.framework import op_def_registry
-
-    op_def = op_def_registry.get(node.op)
-    return (op_def is not None and len(op_def.output_arg) == 1
-            and op_def.output_arg[0].type == tf.resource.as_datatype_enum)
 
 
 def _attr_value(value: Any) -> Any:
@@ -319,6 +292,7 @@ def convert_module(module_dir: str | Path, out_dir: str | Path, *, source: str |
     staging = _staging_dir(out_dir)
     try:
         tf.saved_model.save(obj, str(staging / "model"), signatures=signatures)
+        _fix_fingerprint_uuid(staging / "model")
         extra = staging / "model" / METADATA_FILE
         extra.parent.mkdir(parents=True, exist_ok=True)
         extra.write_text(json.dumps(metadata, indent=2, sort_keys=True) + "\n", encoding="utf-8")
@@ -349,7 +323,7 @@ class _Imported:
 
 
 def _import_module(train: Any, inference: Any, where: str) -> _Imported:
-    resource_nodes = [n for n in _state_nodes(train).values() if _is_resource_state(n)]
+    resource_nodes = [n for n in _state_nodes(train).values() if is_resource_state(n)]
     tables = {n.name: _Resource(n, f"hubpub_{next(_TABLE_IDS)}_{n.name}")
               for n in resource_nodes if n.op != "VarHandleOp"}
     handles = {name: table.resource_handle for name, table in tables.items()}  # eager
@@ -476,9 +450,83 @@ def _asset_files(meta: Any, module_dir: Path, where: str) -> list[tuple[Path, st
     return out
 
 
+def _fix_fingerprint_uuid(saved_model_dir: Path) -> None:
+    """Replace the random ``uuid`` of fingerprint.pb by one derived from its content hashes.
+
+    Everything else TensorFlow writes is the same for the same module; with this, so is the
+    TF2 tarball.
+    """
+    from tensorflow.core.protobuf import fingerprint_pb2
+
+    path = saved_model_dir / "fingerprint.pb"
+    if not path.is_file():
+        return
+    fingerprint = fingerprint_pb2.FingerprintDef.FromString(path.read_bytes())
+    if not fingerprint.uuid:
+        return
+    fingerprint.uuid = ""
+    digest = hashlib.sha256(fingerprint.SerializeToString(deterministic=True)).hexdigest()
+    fingerprint.uuid = str(int(digest[:32], 16))
+    path.write_bytes(fingerprint.SerializeToString(deterministic=True))
+
+
 def _staging_dir(out_dir: Path) -> Path:
     try:
         out_dir.parent.mkdir(parents=True, exist_ok=True)
         return Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=out_dir.parent))
     except OSError as exc:
         raise ExportError(f"cannot write {out_dir}: {exc.strerror or exc}") from exc
+
+
+def convert_in_fresh_process(module_dir: str | Path, out_dir: str | Path, *, source: str,
+                             timeout: float) -> ConvertResult:
+    """``convert_module`` in a fresh Python process.
+
+    TensorFlow numbers the functions it saves with a per-process counter: in a fresh process
+    the same module always gives the same bytes, whatever the caller did before (``hubpub
+    build`` traced and exported the TF1 graphs already).
+    """
+    import subprocess
+    import sys
+
+    argv = [sys.executable, "-m", "hubpub.convert", str(module_dir), str(out_dir), source]
+    try:
+        done = subprocess.run(argv, capture_output=True, text=True, timeout=timeout,
+                              check=False)
+    except subprocess.TimeoutExpired as exc:
+        raise ConvertError(f"{source}: the TF2 conversion did not finish in {timeout:g} s") \
+            from exc
+    if done.returncode == 2:
+        raise ConvertError(done.stderr.strip().splitlines()[-1] if done.stderr.strip()
+                           else f"{source}: the TF2 conversion failed")
+    if done.returncode != 0:
+        raise RuntimeError(f"the TF2 conversion process failed (exit {done.returncode}):\n"
+                           + "\n".join(done.stderr.strip().splitlines()[-15:]))
+    fields = json.loads(done.stdout.strip().splitlines()[-1])
+    fields["out_dir"] = Path(fields["out_dir"])
+    return ConvertResult(**fields)
+
+
+def _main(argv: list[str]) -> int:
+    """``python -m hubpub.convert MODULE_DIR OUT SOURCE``: one JSON line, or exit 2."""
+    import sys
+    from dataclasses import asdict
+
+    from hubpub.commands._quiet import quiet_tensorflow
+    from hubpub.errors import HubpubError
+
+    quiet_tensorflow()
+    module_dir, out_dir, source = argv
+    try:
+        result = convert_module(module_dir, out_dir, source=source)
+    except HubpubError as exc:
+        print(str(exc).replace("\n", " "), file=sys.stderr)
+        return 2
+    print(json.dumps(asdict(result), default=str))
+    return 0
+
+
+if __name__ == "__main__":
+    import sys
+
+    sys.exit(_main(sys.argv[1:]))

@@ -109,6 +109,7 @@ class Manifest:
     lines: dict[str, Position] = field(default_factory=dict, repr=False)
     # Dotted key -> how a code file or asset it names lies outside ``folder`` (HUB403).
     outside_project: dict[str, str] = field(default_factory=dict)
+    tf2: bool = False  # also build the TF2 Reusable SavedModel
 
     @property
     def folder(self) -> Path:
@@ -648,6 +649,7 @@ def _build(path: Path, document: Mapping[str, Any], positions: Mapping[KeyPath, 
         previous=_previous(document.get("previous"), folder),
         lines=lines,
         outside_project=_outside_project(document, folder),
+        tf2=bool(document.get("tf2", False)),
     )
 
 

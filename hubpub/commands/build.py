@@ -19,6 +19,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("manifest", help="the module's manifest (YAML)")
     p.add_argument("--out", type=Path, help="output directory (default: the manifest's output)")
     p.add_argument("--no-smoke-test", action="store_true", help="skip the smoke test")
+    p.add_argument("--tf2", action="store_true", default=None,
+                   help="also write <publisher>-<name>-<version>-tf2/ and its .tar.gz: the "
+                        "module as a TF2 SavedModel for hub.KerasLayer (manifest: tf2: true)")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress output")
     add_timeout_argument(p)
     p.set_defaults(run=run)
@@ -48,7 +51,7 @@ def run(args: argparse.Namespace) -> int:
     progress = StepProgress(sys.stderr, quiet=args.quiet)
     try:
         result = build(manifest, out_dir=args.out, progress=progress,
-                       smoke=not args.no_smoke_test, timeout=args.timeout)
+                       smoke=not args.no_smoke_test, timeout=args.timeout, tf2=args.tf2)
     except CheckFailure as failure:
         progress.finish()
         report(failure.findings)
@@ -65,4 +68,8 @@ def run(args: argparse.Namespace) -> int:
         print(f"against {previous['previous']}: {previous['verdict']} "
               f"({count} change{'s' * (count != 1)}{accepted}; `hubpub diff --previous "
               f"{args.manifest}` lists them)")
+    if "tf2" in result.report:
+        tf2 = result.report["tf2"]["tarball"]
+        print(f"built {result.out_dir / tf2['file']} ({tf2['bytes']:,} bytes, TF2)")
+        print(f"sha256 {tf2['sha256']}")
     return 0

@@ -88,7 +88,7 @@ def run(args: argparse.Namespace) -> int:
         report, default_usage = None, args.target
     if args.check and out is None:
         raise HubpubError("--check needs --out PATH (or docs.out in the manifest) to compare with")
-    paths = _output_paths(out, args.fmt, meta)
+    paths = _output_paths(out, args.fmt, meta, report)
     existing = {name: path.read_text(encoding="utf-8")
                 for name, path in paths.items() if path is not None and path.is_file()}
     files = render_summary(summary, meta, fmt=args.fmt, build_report=report,
@@ -156,12 +156,13 @@ def _summary_of(target: str, *, manifest: Manifest | None = None) -> dict[str, A
 
 
 # --- output ----------------------------------------------------------------------------------
-def _output_paths(out: Path | None, fmt: str, meta: Any) -> dict[str, Path | None]:
+def _output_paths(out: Path | None, fmt: str, meta: Any, report: Any = None
+                  ) -> dict[str, Path | None]:
     """File name -> where it goes. Kaggle files go into the directory ``out``; the other
     formats write ``out`` itself, or ``out/<name>`` when ``out`` is an existing directory."""
     from hubpub.docs.render import file_names
 
-    names = file_names(fmt, meta)
+    names = file_names(fmt, meta, report)
     if out is None:
         return dict.fromkeys(names)
     if fmt == "kaggle" or out.is_dir():

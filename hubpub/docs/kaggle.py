@@ -15,9 +15,14 @@ from typing import Any
 
 from hubpub.docs.meta import PLACEHOLDER
 
-__all__ = ["FRAMEWORK", "METADATA_FILE", "USAGE_FILE", "instance_metadata"]
+__all__ = ["FRAMEWORK", "METADATA_FILE", "TF2_FOLDER", "TF2_FRAMEWORK", "USAGE_FILE",
+           "instance_metadata"]
 
 FRAMEWORK = "tensorFlow1"
+# A build with a TF2 export (`hubpub build --tf2`) is a second instance, under this framework;
+# its files go into a folder of their own, as Kaggle uploads one instance per folder.
+TF2_FRAMEWORK = "tensorFlow2"
+TF2_FOLDER = "tensorflow2"
 METADATA_FILE = "model-instance-metadata.json"
 USAGE_FILE = "usage.md"
 # SPDX id -> the name Kaggle's licenseName expects, where the two differ.
@@ -30,7 +35,8 @@ def _slug(text: str) -> str:
     return re.sub(r"-{2,}", "-", re.sub(r"[^a-z0-9-]", "-", text.lower())).strip("-")
 
 
-def instance_metadata(module: Mapping[str, Any], *, overview: str, usage: str) -> str:
+def instance_metadata(module: Mapping[str, Any], *, overview: str, usage: str,
+                      framework: str = FRAMEWORK) -> str:
     """The metadata file's text (stable key order, two-space indent, final newline).
 
     Args:
@@ -43,7 +49,7 @@ def instance_metadata(module: Mapping[str, Any], *, overview: str, usage: str) -
         "ownerSlug": _slug(str(module["publisher"])),
         "modelSlug": _slug(str(module["name"])),
         "instanceSlug": _slug(str(module["kaggle_instance"])),
-        "framework": FRAMEWORK,
+        "framework": framework,
         "overview": overview,
         "usage": usage,
         "licenseName": _KAGGLE_LICENSES.get(module["license"], module["license"]),

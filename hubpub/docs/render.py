@@ -42,7 +42,7 @@ if TYPE_CHECKING:
     from hubpub.spec.view import ModuleView
 
 __all__ = ["FORMATS", "default_handle", "file_names", "render_docs", "render_summary",
-           "tarball_facts"]
+           "tarball_facts", "tf2_facts"]
 
 FORMATS = ("markdown", "tfhub", "kaggle")
 MARKDOWN_FILE = "README.md"
@@ -91,6 +91,12 @@ def render_summary(summary: Mapping[str, Any], meta: DocMeta, *, fmt: str = "mar
         files = {kaggle.METADATA_FILE: kaggle.instance_metadata(context["module"],
                                                                 overview=overview, usage=usage),
                  kaggle.USAGE_FILE: usage}
+        if context["tf2"]:
+            usage = _render(env, "kaggle_tf2_usage.md.j2", context)
+            files[f"{kaggle.TF2_FOLDER}/{kaggle.METADATA_FILE}"] = kaggle.instance_metadata(
+                context["module"], overview=overview, usage=usage,
+                framework=kaggle.TF2_FRAMEWORK)
+            files[f"{kaggle.TF2_FOLDER}/{kaggle.USAGE_FILE}"] = usage
     out = {}
     for name, text in files.items():
         if name in existing and name.endswith(".md"):
@@ -99,10 +105,15 @@ def render_summary(summary: Mapping[str, Any], meta: DocMeta, *, fmt: str = "mar
     return out
 
 
-def file_names(fmt: str, meta: DocMeta) -> list[str]:
-    """Names of the files a format writes (tfhub.dev wants ``<version>.md``)."""
+def file_names(fmt: str, meta: DocMeta, build_report: Mapping[str, Any] | None = None
+               ) -> list[str]:
+    """Names of the files a format writes (tfhub.dev wants ``<version>.md``); for Kaggle, a
+    build with a TF2 export adds the files of its TensorFlow2 instance."""
     if fmt == "kaggle":
-        return [kaggle.METADATA_FILE, kaggle.USAGE_FILE]
+        names = [kaggle.METADATA_FILE, kaggle.USAGE_FILE]
+        if tf2_facts(build_report):
+            names += [f"{kaggle.TF2_FOLDER}/{name}" for name in names]
+        return names
     if fmt == "tfhub":
         return [f"{meta.version if meta.version is not None else 1}.md"]
     return [MARKDOWN_FILE]
@@ -130,6 +141,19 @@ def tarball_facts(build_report: Mapping[str, Any] | None) -> dict[str, Any] | No
     return {"name": Path(str(name)).name, "size": int(size), "sha256": str(sha256)}
 
 
+def tf2_facts(build_report: Mapping[str, Any] | None) -> dict[str, Any] | None:
+    """``{name, size, sha256, dir}`` of the TF2 export from ``build-report.json``, or None.
+
+    Reads ``report["tf2"]``: ``dir`` (the folder's name) and ``tarball`` as in
+    :func:`tarball_facts`.
+    """
+    entry = (build_report or {}).get("tf2")
+    if not isinstance(entry, Mapping) or not entry.get("dir"):
+        return None
+    tarball = tarball_facts({"tarball": entry.get("tarball")})
+    return {**tarball, "dir": Path(str(entry["dir"])).name} if tarball else None
+
+
 # --- context -------------------------------------------------------------------------------
 def _tags_label(tags: Sequence[str]) -> str:
     return f"`{_tags(tags)}`" if tags else "no tags (default)"
@@ -146,6 +170,7 @@ def _context(summary: Mapping[str, Any], meta: DocMeta, build_report: Mapping[st
             use = "inference and fine-tuning"
         variants.append({**entry, "label": _tags_label(entry["tags"]), "use": use})
     fine_tuning = next(v for v in variants if list(v["tags"]) == tune_tags)
+    tf2 = tf2_facts(build_report)
     return {
         "module": module,
         "summary": summary,
@@ -154,7 +179,8 @@ def _context(summary: Mapping[str, Any], meta: DocMeta, build_report: Mapping[st
         "fine_tuning": {**fine_tuning, "fine_tunable": meta.fine_tunable},
         "tarball": tarball_facts(build_report),
         "changes": (build_report or {}).get("previous"),
-        "usage": build_usage(summary, handle),
+        "tf2": tf2,
+        "usage": build_usage(summary, handle, tf2_handle=tf2["dir"] if tf2 else None),
     }
 
 

@@ -34,8 +34,12 @@ def is_local_directory_handle(handle: str) -> bool:
                 and not handle.startswith((".", "/")))
 
 
-def build_usage(summary: Mapping[str, Any], handle: str) -> dict[str, Any]:
+def build_usage(summary: Mapping[str, Any], handle: str, *,
+                tf2_handle: str | None = None) -> dict[str, Any]:
     """Snippets for the templates: ``tf1``, ``tf1_fine_tuning`` (or None), ``tf2``, and facts.
+
+    With ``tf2_handle`` (the folder of the TF2 export), ``keras`` is a ``hub.KerasLayer``
+    snippet for it, else None.
 
     ``skipped`` lists signatures left out of the snippets (composite-tensor inputs, which
     cannot be written as literals).
@@ -58,6 +62,9 @@ def build_usage(summary: Mapping[str, Any], handle: str) -> dict[str, Any]:
         "tf1_fine_tuning": _tf1_fine_tuning(handle, _variant(summary, tune_tags)),
         "tf2": _tf2(handle, default_tags, usable),
         "skipped": skipped,
+        "keras_handle": tf2_handle,
+        "keras": (_keras(tf2_handle, usable["default"])
+                  if tf2_handle and "default" in usable else None),
     }
 
 
@@ -282,4 +289,24 @@ def _tf2(handle: str, tags: Sequence[str], signatures: Mapping[str, Any]) -> str
         else:
             lines.append(head + ")")
         lines.append(f"print({name!r}, {{key: value.numpy() for key, value in outputs.items()}})")
+    return "\n".join(lines) + "\n"
+
+
+def _keras(handle: str, sig: Mapping[str, Any]) -> str:
+    """The TF2 export in Keras: ``hub.KerasLayer`` on the default signature's inputs."""
+    inputs, outputs = sig["inputs"], [o["key"] for o in sig["outputs"]]
+    args = [repr(handle), "trainable=True"]
+    if len(outputs) > 1:  # __call__ returns a dict then; Keras wants one tensor
+        args.append(f"output_key={'default' if 'default' in outputs else outputs[0]!r}")
+    lines = ["import tensorflow as tf", "import tensorflow_hub as hub  # 0.16 or later", "",
+             f"layer = hub.KerasLayer({', '.join(args)})"]
+    if len(inputs) == 1:
+        code, comment = _split_comment(_dense_expr(inputs[0], sig["image_size"]))
+        lines.append(f"outputs = layer({code}, training=False){comment}")
+    else:
+        items = [(t["key"], _dense_expr(t, sig["image_size"])) for t in inputs]
+        lines += ["outputs = layer({", *_dict_lines(items, ""), "}, training=False)"]
+    lines += ["print(outputs.shape)",
+              "print(len(layer.trainable_weights), 'trainable weights,',",
+              "      len(layer.losses), 'regularization losses')"]
     return "\n".join(lines) + "\n"

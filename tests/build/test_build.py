@@ -33,13 +33,13 @@ def _build(manifest: Path, out: Path, *extra: str) -> int:
 
 @pytest.fixture(scope="module")
 def built_templates(tmp_path_factory):
-    """Each template, scaffolded and built once; shared by the tests below."""
+    """Each template, scaffolded and built once (with its TF2 export); shared below."""
     results = {}
     for template in TEMPLATES:
         root = tmp_path_factory.mktemp(template)
         write_scaffold(template, root / "project", handle=f"acme/{template}")
         out = root / "dist"
-        code = _build(root / "project" / "hubpub.yaml", out)
+        code = _build(root / "project" / "hubpub.yaml", out, "--tf2")
         results[template] = (code, root / "project", out)
     return results
 
@@ -68,12 +68,34 @@ def test_every_template_builds_and_loads(built_templates, template):
         assert module.get_signature_names()
 
 
+@pytest.mark.parametrize("template", TEMPLATES)
+def test_every_template_builds_a_tf2_export(built_templates, template):
+    """--tf2: the Reusable SavedModel, its reproducible tarball, smoke-tested against TF1."""
+    from hubpub._tf import tf
+
+    _, _, out = built_templates[template]
+    tf2_dir, tarball = out / f"acme-{template}-1-tf2", out / f"acme-{template}-1-tf2.tar.gz"
+    assert (out / f"{tarball.name}.sha256").read_text().split()[0] == _sha256(tarball)
+    report = json.loads((out / "build-report.json").read_text())
+    assert report["tf2"]["tarball"]["sha256"] == _sha256(tarball)
+    assert report["tf2"]["dir"] == tf2_dir.name
+    assert report["smoke_test"]["ok"] is True  # the TF2 export's checks are part of it
+    with tarfile.open(tarball) as tar:
+        assert {"saved_model.pb", "assets.extra/hubpub.json"} <= set(tar.getnames())
+    loaded = tf.saved_model.load(str(tf2_dir))
+    assert sorted(loaded.signatures) == report["tf2"]["signatures"]
+    assert len(loaded.trainable_variables) == report["tf2"]["trainable_variables"]
+    assert len(loaded.regularization_losses) == report["tf2"]["regularization_losses"]
+
+
 def test_building_twice_gives_identical_tarballs(tmp_path):
     write_scaffold("image-feature-vector", tmp_path / "p", handle="acme/twice")
     digests = []
     for run in ("a", "b"):
-        assert _build(tmp_path / "p" / "hubpub.yaml", tmp_path / run, "--no-smoke-test") == 0
-        digests.append(_sha256(tmp_path / run / "acme-twice-1.tar.gz"))
+        assert _build(tmp_path / "p" / "hubpub.yaml", tmp_path / run, "--no-smoke-test",
+                      "--tf2") == 0
+        digests.append([_sha256(tmp_path / run / name)
+                        for name in ("acme-twice-1.tar.gz", "acme-twice-1-tf2.tar.gz")])
     assert digests[0] == digests[1]
 
 
@@ -301,3 +323,27 @@ def test_build_progress_has_parse_and_pack_with_totals(tmp_path):
     size = (manifest.folder / "embeddings.txt").stat().st_size
     assert parse[-1] == ("parse", size, size)
     assert [c for c in calls if c[0] == "pack" and c[1] is not None]
+
+
+def test_a_tf2_build_documents_keras_usage_and_kaggle_tf2(built_templates, tmp_path, capsys):
+    """The page's hub.KerasLayer snippet runs (tensorflow_hub 0.16) on the TF2 export; the
+    Kaggle files gain a TensorFlow2 instance."""
+    from tests.docs.pages import for_module, python_blocks, run_snippets
+    from tests.keras_consumer import tensorflow_hub_016
+
+    _, project, out = built_templates["image-feature-vector"]
+    handle = "acme-image-feature-vector-1-tf2"
+    page = (out / "acme-image-feature-vector-1.md").read_text()
+    assert f"`{handle}.tar.gz` (TF2)" in page
+    (keras,) = [code for code in python_blocks(page) if "hub.KerasLayer(" in code]
+    path = os.pathsep.join([str(tensorflow_hub_016()), os.environ.get("PYTHONPATH", "")])
+    (stdout,) = run_snippets([for_module(keras, handle, out / handle)], tmp_path,
+                             env={"PYTHONPATH": path, "TF_USE_LEGACY_KERAS": "1"})
+    assert "trainable weights, 2 regularization losses" in stdout, stdout
+    kaggle_dir = out / "kaggle"
+    assert main(["docs", str(project / "hubpub.yaml"), "--format", "kaggle",
+                 "--out", str(kaggle_dir)]) == 0
+    tf1 = json.loads((kaggle_dir / "model-instance-metadata.json").read_text())
+    tf2 = json.loads((kaggle_dir / "tensorflow2" / "model-instance-metadata.json").read_text())
+    assert (tf1["framework"], tf2["framework"]) == ("tensorFlow1", "tensorFlow2")
+    assert "hub.KerasLayer(" in tf2["usage"] and "hub.KerasLayer(" not in tf1["usage"]

@@ -36,6 +36,7 @@ from hubpub.checks.rules import hub401_tarball_layout
 from hubpub.checks.rules import hub402_unsupported_collections
 from hubpub.checks.rules import hub403_outside_project
 from hubpub.checks.rules import hub501_smoke_test
+from hubpub.checks.rules import hub502_tf2_conversion
 # --- end of rule imports ---
 
 _MODULES: tuple[ModuleType, ...] = (
@@ -65,6 +66,7 @@ _MODULES: tuple[ModuleType, ...] = (
     hub402_unsupported_collections,
     hub403_outside_project,
     hub501_smoke_test,
+    hub502_tf2_conversion,
     # --- end of registered rules ---
 )
 

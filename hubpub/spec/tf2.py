@@ -1,0 +1,54 @@
+"""What of a TF1 Hub module a TF2 SavedModel can hold: shared by ``convert`` and HUB502.
+
+TensorFlow is imported inside the functions: rule modules load without it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+__all__ = ["TRAIN_TAGS", "is_resource_state", "pick_variants", "unconvertible_state"]
+
+TRAIN_TAGS = frozenset({"train"})
+_REF_VARIABLE_OPS = frozenset({"VariableV2", "Variable"})
+
+
+def unconvertible_state(node: Any) -> str | None:
+    """Why a state node (variable, table, ...) cannot live in a TF2 SavedModel, or None."""
+    from tensorflow.python.framework import op_def_registry
+
+    if node.op in _REF_VARIABLE_OPS:
+        return ("a reference variable; TF2 only has resource variables. Re-export the module "
+                "with resource variables (the default since TF 2.0)")
+    op_def = op_def_registry.get(node.op)
+    if op_def is None:
+        return "an op this TensorFlow does not know"
+    if any(arg.is_ref for arg in op_def.output_arg):
+        return "a reference-typed resource (a TF1-only op); rebuild with its V2 op"
+    return None
+
+
+def is_resource_state(node: Any) -> bool:
+    """Variables and tables: state nodes whose one output is a resource handle."""
+    from tensorflow.python.framework import op_def_registry
+
+    from hubpub._tf import tf
+
+    op_def = op_def_registry.get(node.op)
+    return (op_def is not None and len(op_def.output_arg) == 1
+            and op_def.output_arg[0].type == tf.resource.as_datatype_enum)
+
+
+def pick_variants(tag_sets: list[frozenset[str]]) -> tuple[frozenset[str], frozenset[str]] | None:
+    """(train tags, inference tags) of a TF2 export, or None without an inference variant.
+
+    Inference is the default variant (no tags), or the only one; training is ``{train}``,
+    else the inference variant itself.
+    """
+    if frozenset() in tag_sets:
+        inference = frozenset()
+    elif len(tag_sets) == 1:
+        inference = tag_sets[0]
+    else:
+        return None
+    return (TRAIN_TAGS if TRAIN_TAGS in tag_sets else inference), inference
