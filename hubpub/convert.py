@@ -490,9 +490,10 @@ def convert_in_fresh_process(module_dir: str | Path, out_dir: str | Path, *, sou
     import sys
 
     argv = [sys.executable, "-m", "hubpub.convert", str(module_dir), str(out_dir), source]
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
     try:
         done = subprocess.run(argv, capture_output=True, text=True, timeout=timeout,
-                              check=False)
+                              check=False, env=env)
     except subprocess.TimeoutExpired as exc:
         raise ConvertError(f"{source}: the TF2 conversion did not finish in {timeout:g} s") \
             from exc
@@ -512,10 +513,8 @@ def _main(argv: list[str]) -> int:
     import sys
     from dataclasses import asdict
 
-    from hubpub.commands._quiet import quiet_tensorflow
     from hubpub.errors import HubpubError
 
-    quiet_tensorflow()
     module_dir, out_dir, source = argv
     try:
         result = convert_module(module_dir, out_dir, source=source)

@@ -36,14 +36,26 @@ def extra_variable():
     return {"default": ({"default": x}, {"default": w * x + b})}
 
 
-def _messages(tmp_path, *variants):
+def _write_checkpoint(module, graph_fn):
+    """variables/ with the values of the variables ``graph_fn`` creates."""
+    with tf.Graph().as_default():
+        graph_fn()
+        saver = v1.train.Saver()
+        with v1.Session() as session:
+            session.run(v1.global_variables_initializer())
+            saver.save(session, str(module / "variables" / "variables"), write_meta_graph=False)
+
+
+def _messages(tmp_path, *variants, values=None):
     module = write_module(tmp_path / "m", raw_saved_model(*variants))
+    if values is not None:
+        _write_checkpoint(module, values)
     return [(f.message, f.location.node, f.location.signature)
             for f in lint(module, codes=["HUB502"])]
 
 
 def test_a_reference_variable_is_named(tmp_path):
-    [(message, node, _)] = _messages(tmp_path, (ref_variable, []))
+    [(message, node, _)] = _messages(tmp_path, (ref_variable, []), values=ref_variable)
     assert node == "w"
     assert message.startswith("node 'w' (VariableV2) cannot be converted to TF2: a reference "
                               "variable")
@@ -58,16 +70,17 @@ def test_a_sparse_signature_input_is_named(tmp_path):
 
 def test_inference_state_missing_from_the_train_variant(tmp_path):
     [(message, node, _)] = _messages(tmp_path, (resource_variable, ["train"]),
-                                     (extra_variable, []))
+                                     (extra_variable, []), values=extra_variable)
     assert node == "only_here"
     assert "is not in variant {train}" in message
 
 
 def test_no_inference_variant(tmp_path):
     [(message, _, _)] = _messages(tmp_path, (resource_variable, ["train"]),
-                                  (resource_variable, ["serve"]))
+                                  (resource_variable, ["serve"]), values=resource_variable)
     assert message.startswith("no inference variant (tags []) among")
 
 
 def test_a_convertible_module_passes(tmp_path):
-    assert _messages(tmp_path, (resource_variable, ["train"]), (resource_variable, [])) == []
+    assert _messages(tmp_path, (resource_variable, ["train"]), (resource_variable, []),
+                     values=resource_variable) == []
