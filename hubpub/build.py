@@ -190,7 +190,7 @@ def _build(manifest: Manifest, out_dir: Path, timer: _Timer,
         if previous is not None:
             report["previous"] = previous
         written = [base, packed.path.name, packed.path.name + ".sha256", "build-report.json"]
-        if converted is not None:
+        if converted is not None and tf2_packed is not None:
             report["tf2"] = _tf2_report(converted, tf2_packed)
             written += [converted.out_dir.name, tf2_packed.path.name,
                         tf2_packed.path.name + ".sha256"]

@@ -45,6 +45,7 @@ def pick_variants(tag_sets: list[frozenset[str]]) -> tuple[frozenset[str], froze
     Inference is the default variant (no tags), or the only one; training is ``{train}``,
     else the inference variant itself.
     """
+    inference: frozenset[str]
     if frozenset() in tag_sets:
         inference = frozenset()
     elif len(tag_sets) == 1:
