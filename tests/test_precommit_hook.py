@@ -57,3 +57,38 @@ def test_hook_lints_the_changed_manifests(project):
     assert finding_lines and all(line.startswith("models/broken/hubpub.yaml:")
                                  for line in finding_lines), finding_lines
     assert any("HUB207" in line for line in finding_lines)
+
+
+def test_diff_hook_fails_on_a_break_the_manifest_does_not_explain(project, tmp_path):
+    """The `hubpub-diff` hook (same environment as above): version 1 is released, version 2
+    changes the input's shape; the hook fails until previous.breaking_ok says why."""
+    from hubpub.cli import main
+
+    repo, env = project
+    demo = repo / "models" / "demo"
+    released = tmp_path / "released"
+    assert main(["build", str(demo / "hubpub.yaml"), "--out", str(released), "--quiet",
+                 "--no-smoke-test"]) == 0
+    manifest = demo / "hubpub.yaml"
+    manifest.write_text(manifest.read_text().replace("version: 1", "version: 2")
+                        + f"previous: {released / 'acme-demo-1.tar.gz'}\n")
+    source = demo / "module.py"
+    source.write_text(source.read_text().replace("shape=[None]", "shape=[None, 3]"))
+    _git(repo, "add", "-A")
+
+    def run() -> subprocess.CompletedProcess:
+        return subprocess.run(["pre-commit", "try-repo", str(REPO), "hubpub-diff",
+                               "--all-files"], cwd=repo, env=env, capture_output=True,
+                              text=True, timeout=900)
+
+    proc = run()
+    output = proc.stdout + proc.stderr
+    assert proc.returncode == 1, output
+    assert "verdict: breaking" in output
+    assert "input 'default' shape [None] -> [None, 3]" in output
+    manifest.write_text(manifest.read_text().replace(
+        "previous: ", "previous:\n  breaking_ok: rows of 3 values now\n  module: "))
+    _git(repo, "add", "-A")
+    proc = run()
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "the break is intended (previous.breaking_ok): rows of 3 values now" in proc.stdout

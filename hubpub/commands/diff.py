@@ -2,7 +2,8 @@
 
 Exit 0 identical or compatible, 1 breaking, 2 usage or input error. With ``--previous`` each
 manifest is diffed against its ``previous:`` release, and a break its ``breaking_ok`` explains
-exits 0, as ``hubpub build`` lets it pass.
+exits 0, as ``hubpub build`` lets it pass; a manifest without ``previous:`` is skipped (with a
+note), so the pre-commit hook can run on every manifest.
 """
 
 from __future__ import annotations
@@ -63,13 +64,12 @@ def _run_previous(args: argparse.Namespace) -> int:
     from hubpub.manifest import load_manifest
 
     manifests = [load_manifest(target) for target in args.targets]  # every typo, first
-    for manifest in manifests:
-        if manifest.previous is None:
-            raise HubpubError(f"{manifest.path}: no `previous:` key; name the release this "
-                              f"version replaces (a module directory, .tar.gz or URL)")
     code = 0
     for manifest in manifests:
-        assert manifest.previous is not None
+        if manifest.previous is None:  # a first release, or a module not released yet
+            print(f"hubpub: {manifest.path} has no `previous:` key: nothing to diff against",
+                  file=sys.stderr)
+            continue
         result = diff_previous(manifest, numeric=args.numeric)
         _print(result, args.format, accepted=manifest.previous.breaking_ok)
         if release_blocker(result, breaking_ok=manifest.previous.breaking_ok):
