@@ -25,6 +25,9 @@ _RED, _GREEN, _YELLOW, _BOLD, _RESET = "\x1b[31m", "\x1b[32m", "\x1b[33m", "\x1b
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "diff", help="compare two module versions and say whether consumers break",
+        usage="hubpub diff [--format {text,json}] [--numeric] OLD NEW\n"
+              "       hubpub diff --previous [--format {text,json}] [--numeric] MANIFEST "
+              "[MANIFEST ...]",
         description="Compare what consumers of a module depend on (variants, signatures with "
                     "their keys, dtypes, shapes and kinds, attachments, variables, assets, "
                     "fine-tuning collections, metadata) between OLD and NEW, and give a verdict: "
@@ -32,7 +35,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                     "directory, a .tar.gz or a URL. Directories and tarballs are read without "
                     "TensorFlow and without the variables' values. Exit 0 identical or "
                     "compatible, 1 breaking, 2 usage or input error.")
-    p.add_argument("targets", nargs="+", metavar="OLD NEW",
+    p.add_argument("targets", nargs="+", metavar="TARGET",
                    help="the released module and the new one (or their manifests); with "
                         "--previous, one or more manifests")
     p.add_argument("--previous", action="store_true",
