@@ -65,8 +65,6 @@ FILE_OPS = frozenset({
 })
 PYTHON_OPS = frozenset({"PyFunc", "PyFuncStateless", "EagerPyFunc"})
 TABLE_FILE_INIT_OPS = frozenset({"InitializeTableFromTextFile", "InitializeTableFromTextFileV2"})
-
-
 CHECKPOINT_OPS = frozenset({"Save", "SaveV2", "SaveSlices", "Restore", "RestoreV2",
                             "RestoreSlice", "MergeV2Checkpoints"})
 # Node collections whose entries loaders run, with how the message names them.
@@ -81,6 +79,7 @@ _LOAD_COLLECTIONS = {
 _VARIABLE_COLLECTIONS = ("variables", "local_variables", "trainable_variables",
                          "model_variables", "global_variables")
 _NOT_RUN = frozenset({"asset_filepaths"})  # Consts whose value the loader replaces
+_SAVER = "the variables are restored or saved"
 
 
 def _problem(node: Any, asset_tensors: set[str], *, in_function: bool) -> str | None:
@@ -144,7 +143,7 @@ def _entry_points(variant: VariantView) -> list[tuple[str, set[str], str | None]
     saver = variant.meta_graph.saver_def
     roots = [n for n in (saver.save_tensor_name, saver.restore_op_name) if n]
     if roots:
-        out.append(("the variables are restored or saved", variant.ancestors(roots), None))
+        out.append((_SAVER, variant.ancestors(roots), None))
     return out
 
 
@@ -170,9 +169,9 @@ def _check_variant(variant: VariantView, allowed: set[str]) -> Iterator[Hit]:
                                                              key=lambda i: i[0]):
         if node.op in allowed:
             continue
-        if (not function and node.op in CHECKPOINT_OPS and checkpoint_file
+        if (when == _SAVER and not function and node.op in CHECKPOINT_OPS
                 and node_name(checkpoint_file) in variant.ancestors(node.input[:1])):
-            continue  # the saver's own checkpoint, at the path the loader gives it
+            continue  # only the saver runs it, on the checkpoint path the loader feeds
         why = _problem(node, assets, in_function=bool(function))
         if why is None:
             continue

@@ -89,24 +89,27 @@ def saves_variables():
 SAVER_DEFS = {}
 
 
-def with_saver(*, hostile: bool):
-    """A saver the loader runs (its SaverDef is in the MetaGraph); a hostile one also writes a
-    file of its own when it restores."""
+def with_saver(*, hostile: str):
+    """A saver the loader runs (its SaverDef is in the MetaGraph). Hostile: "restore" also
+    writes a file of its own when it restores; "signature" saves whenever it is called."""
     def graph_fn():
         x = v1.placeholder(tf.float32, [None], name="x")
         w = v1.get_variable("w", [], initializer=v1.ones_initializer())
         saver = v1.train.Saver([w], sharded=True)
         saver_def = saver.as_saver_def()
-        if hostile:
-            restore = tf.compat.v1.get_default_graph().get_operation_by_name(
-                saver_def.restore_op_name)
+        graph = tf.compat.v1.get_default_graph()
+        if hostile == "restore":
+            restore = graph.get_operation_by_name(saver_def.restore_op_name)
             restore._add_control_input(tf.io.write_file("/tmp/planted", "x", name="plant"))
         SAVER_DEFS[hostile] = saver_def
+        if hostile == "signature":
+            with tf.control_dependencies([graph.get_tensor_by_name(saver_def.save_tensor_name)]):
+                return {"default": ({"default": x}, {"default": tf.identity(w * x)})}
         return {"default": ({"default": x}, {"default": w * x})}
     return graph_fn
 
 
-def saved_model_with_saver(*, hostile: bool):
+def saved_model_with_saver(*, hostile: str):
     saved_model = raw_saved_model((with_saver(hostile=hostile), ()))
     saved_model.meta_graphs[0].saver_def.CopyFrom(SAVER_DEFS[hostile])
     return saved_model
@@ -132,9 +135,8 @@ def modules(tmp_path_factory):
         "table_init_write": writes_in_a_table_initializer,
         "variable_init_write": writes_in_a_variable_initializer,
         "main_op_write": writes_in_a_main_op}.items()}
-    for hostile in (False, True):
-        name = "hostile_saver" if hostile else "real_saver"
-        made[name] = saved_model_with_saver(hostile=hostile)
+    for hostile in ("", "restore", "signature"):
+        made[f"saver_{hostile or 'real'}"] = saved_model_with_saver(hostile=hostile)
     return made
 
 
@@ -200,8 +202,8 @@ def test_write_in_a_main_op(modules):
 
 @pytest.mark.slow
 def test_saver_subgraph_runs_at_load(modules):
-    assert lint(modules["real_saver"], codes=["HUB301"]) == []
-    [finding] = lint(modules["hostile_saver"], codes=["HUB301"])
+    assert lint(modules["saver_real"], codes=["HUB301"]) == []
+    [finding] = lint(modules["saver_restore"], codes=["HUB301"])
     assert finding.message == ("op WriteFile (node 'plant') runs when the variables are "
                                "restored or saved: it reads or writes files at run time "
                                "(path '/tmp/planted')")
@@ -218,3 +220,12 @@ def test_allow_option(modules):
     config = with_overrides(LintConfig(), option=["HUB301.allow=ReadFile,PyFunc"])
     assert lint(modules["read_file"], config, codes=["HUB301"]) == []
     assert lint(modules["python"], config, codes=["HUB301"]) == []
+
+
+@pytest.mark.slow
+def test_a_signature_that_saves_the_checkpoint_is_reported(modules):
+    findings = lint(modules["saver_signature"], codes=["HUB301"])
+    assert findings
+    assert {f.message.split(" (node")[0] for f in findings} <= {"op SaveV2",
+                                                                 "op MergeV2Checkpoints"}
+    assert all("runs when signature 'default' is called" in f.message for f in findings)
