@@ -195,3 +195,29 @@ def test_cli_names_what_cannot_be_converted(tmp_path, capsys):
     err = capsys.readouterr().err
     assert "sparse or composite" in err and "Traceback" not in err
     assert not (tmp_path / "out").exists()
+
+
+def test_a_new_user_converts_a_template_from_the_cli(tmp_path):
+    """`hubpub init`, then `hubpub convert hubpub.yaml OUT` (smoke test included) in a real
+    process; the export keeps working after it is moved."""
+    import subprocess
+    import sys
+
+    from hubpub.scaffold import write_scaffold
+
+    write_scaffold("text-embedding", tmp_path / "project", handle="acme/words")
+    out = tmp_path / "words-tf2"
+    done = subprocess.run([sys.executable, "-m", "hubpub", "convert",
+                           str(tmp_path / "project" / "hubpub.yaml"), str(out)],
+                          capture_output=True, text=True, timeout=600, check=False)
+    assert done.returncode == 0, done.stderr
+    assert "converted" in done.stdout and "Traceback" not in done.stderr
+    moved = tmp_path / "moved" / "words-tf2"
+    shutil.move(out, moved)
+    shutil.rmtree(tmp_path / "project")  # the vocabulary now lives in the export only
+    loaded = tf.saved_model.load(str(moved))
+    sentences = tf.constant(["hello world", "the quick brown fox"])
+    first, second = loaded(sentences).numpy(), loaded(sentences).numpy()
+    assert first.shape[0] == 2 and np.isfinite(first).all()
+    np.testing.assert_array_equal(first, second)
+    assert len(loaded.regularization_losses) == 1
