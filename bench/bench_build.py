@@ -119,6 +119,7 @@ def measure(command: list[str], *, env: dict[str, str] | None = None) -> dict:
         out.seek(0)
         err.seek(0)
         return {"wall": wall, "peak_mb": usage.ru_maxrss / 1024, "tree_mb": peak_tree / 1024,
+                "cpu": usage.ru_utime + usage.ru_stime,  # with the children it waited for
                 "returncode": process.returncode,
                 "stdout": out.read().decode("utf-8", "replace"),
                 "stderr": err.read().decode("utf-8", "replace")}
@@ -292,7 +293,7 @@ def _rate(nbytes: int, seconds: float) -> str:
 
 def print_table(text_bytes: int, runs: list[tuple[str, dict, list[dict]]]) -> None:
     print(f"\n{'approach':14} {'step':44} {'wall s':>8} {'peak RSS MB':>12} "
-          f"{'tree RSS MB':>12} {'MB/s':>8}")
+          f"{'tree RSS MB':>12} {'MB/s':>8} {'CPU s':>8}")
     for name, result, steps in runs:
         for step in steps:
             hwm = f"{step['hwm_mb']:12.0f}" if step.get("hwm_mb") else f"{'':12}"
@@ -301,10 +302,11 @@ def print_table(text_bytes: int, runs: list[tuple[str, dict, list[dict]]]) -> No
         status = "" if result["returncode"] == 0 else f" (exit {result['returncode']})"
         print(f"{name:14} {'whole process' + status:44} {result['wall']:8.2f} "
               f"{result['peak_mb']:12.0f} {result['tree_mb']:12.0f} "
-              f"{_rate(text_bytes, result['wall'])}")
+              f"{_rate(text_bytes, result['wall'])} {result['cpu']:8.1f}")
     print("\nMB/s: of the text file for parsing steps and whole processes, of the tarball for "
           "packing steps. peak RSS: largest single process; tree RSS: sum over the process "
-          "and its children (sampled).")
+          "and its children (sampled). CPU s: user + system time of the process and its "
+          "children, the steadier figure on a shared machine.")
 
 
 def main() -> int:
