@@ -78,18 +78,26 @@ def _cat_seconds(path: Path) -> float:
 
 
 def _tree_rss_kb(pid: int) -> int:
-    total, stack = 0, [pid]
+    """VmRSS summed over a process and its descendants.
+
+    A child that has not yet run ``exec`` (its command line is still its parent's) shares the
+    parent's memory (vfork, or fork's copy-on-write), so it is not counted again.
+    """
+    total, stack = 0, [(pid, None)]
     while stack:
-        current = stack.pop()
+        current, parent_cmdline = stack.pop()
         try:
-            with open(f"/proc/{current}/status") as status:
-                for line in status:
-                    if line.startswith("VmRSS:"):
-                        total += int(line.split()[1])
-                        break
+            with open(f"/proc/{current}/cmdline", "rb") as cmdline_file:
+                cmdline = cmdline_file.read()
+            if cmdline != parent_cmdline:
+                with open(f"/proc/{current}/status") as status:
+                    for line in status:
+                        if line.startswith("VmRSS:"):
+                            total += int(line.split()[1])
+                            break
             for task in os.listdir(f"/proc/{current}/task"):
                 with open(f"/proc/{current}/task/{task}/children") as children:
-                    stack.extend(int(c) for c in children.read().split())
+                    stack.extend((int(c), cmdline) for c in children.read().split())
         except (FileNotFoundError, ProcessLookupError, PermissionError):
             continue
     return total
