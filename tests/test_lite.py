@@ -20,6 +20,7 @@ def _tf_descriptors():
         graph_pb2,
         node_def_pb2,
         op_def_pb2,
+        tensor_pb2,
         tensor_shape_pb2,
         variable_pb2,
     )
@@ -43,13 +44,15 @@ def _tf_descriptors():
         "FunctionDef": function_pb2.FunctionDef, "OpDef": op_def_pb2.OpDef,
         "VariableDef": variable_pb2.VariableDef, "SaveSliceInfoDef": variable_pb2.SaveSliceInfoDef,
         "BundleEntryProto": tensor_bundle_pb2.BundleEntryProto,
+        "TensorProto": tensor_pb2.TensorProto,
         "BundleHeaderProto": tensor_bundle_pb2.BundleHeaderProto,
     }
 
 
 _WIRE = {"TYPE_ENUM": "varint", "TYPE_INT32": "varint", "TYPE_INT64": "varint",
          "TYPE_BOOL": "varint", "TYPE_MESSAGE": "bytes", "TYPE_BYTES": "bytes",
-         "TYPE_STRING": "bytes", "TYPE_FLOAT": "fixed32", "TYPE_FIXED32": "fixed32"}
+         "TYPE_STRING": "bytes", "TYPE_FLOAT": "fixed32", "TYPE_FIXED32": "fixed32",
+         "TYPE_DOUBLE": "fixed64"}
 
 
 @pytest.mark.parametrize("name", sorted(lite._MESSAGES))

@@ -101,7 +101,45 @@ def _attr(attrs: Any, key: str) -> str:
         return "(none)"
     value = attrs[key]
     kind = value.WhichOneof("value")
+    if kind == "tensor":
+        return _tensor_text(value.tensor)
+    if kind == "shape":
+        return _shape_text(value.shape)
+    if kind == "list" and len(value.list.shape):
+        text = " ".join(_shape_text(s) for s in value.list.shape)
+        return text if len(text) <= 80 else f"{text[:77]}..."
     return _short(getattr(value, kind)) if kind in ("s", "i", "f", "b", "type") else f"<{kind}>"
+
+
+def _shape_text(shape: Any) -> str:
+    if shape.unknown_rank:
+        return "<unknown rank>"
+    return "[" + ", ".join("None" if d.size < 0 else str(d.size) for d in shape.dim) + "]"
+
+
+_NUMPY_TYPES = {"float32": "<f4", "float64": "<f8", "int32": "<i4", "int64": "<i8",
+                "uint8": "u1", "int8": "i1", "bool": "?"}
+
+
+def _tensor_text(raw: bytes) -> str:
+    """A constant as ``float32[2, 3] 0.5 1 ...``: dtype, shape and its first values."""
+    import numpy as np
+
+    from hubpub.spec.lite import TensorProto, dtype_name
+
+    tensor = TensorProto.FromString(raw)
+    dtype = dtype_name(tensor.dtype)
+    shape = [int(d.size) for d in tensor.tensor_shape.dim]
+    if tensor.tensor_content and dtype in _NUMPY_TYPES:
+        values = np.frombuffer(tensor.tensor_content, _NUMPY_TYPES[dtype]).tolist()
+    else:
+        values = next((list(getattr(tensor, f)) for f in (
+            "float_val", "double_val", "int_val", "int64_val", "bool_val", "string_val")
+            if len(getattr(tensor, f))), [])
+    shown = " ".join(repr(v) if isinstance(v, bytes) else f"{v:g}" if isinstance(v, float)
+                     else str(v) for v in values[:4])
+    more = " ..." if len(values) > 4 else ""
+    return f"{dtype}{shape} {shown}{more}".rstrip()
 
 
 def _keyed(old: dict[str, Any], new: dict[str, Any], what: str) -> Iterator[str]:

@@ -19,12 +19,13 @@ from typing import Any
 
 from google.protobuf import descriptor_pb2, descriptor_pool, message_factory
 
-__all__ = ["BundleEntry", "BundleHeader", "SavedModel", "VariableDef", "dtype_name"]
+__all__ = ["BundleEntry", "BundleHeader", "SavedModel", "TensorProto", "VariableDef",
+           "dtype_name"]
 
 _F = descriptor_pb2.FieldDescriptorProto
 _TYPES = {"string": _F.TYPE_STRING, "bytes": _F.TYPE_BYTES, "int32": _F.TYPE_INT32,
           "int64": _F.TYPE_INT64, "bool": _F.TYPE_BOOL, "float": _F.TYPE_FLOAT,
-          "fixed32": _F.TYPE_FIXED32}
+          "fixed32": _F.TYPE_FIXED32, "double": _F.TYPE_DOUBLE}
 _PACKAGE = "hubpub_lite"
 
 # message -> [(field, number, type or message name, "repeated" | "map:<key>:<value>" | "" ,
@@ -123,6 +124,15 @@ _MESSAGES: dict[str, list[tuple[str, int, str, str, str]]] = {
                          ("full_shape", 2, "int64", "repeated", ""),
                          ("var_offset", 3, "int64", "repeated", ""),
                          ("var_shape", 4, "int64", "repeated", "")],
+    "TensorProto": [("dtype", 1, "int32", "", ""),
+                    ("tensor_shape", 2, "TensorShapeProto", "", ""),
+                    ("tensor_content", 4, "bytes", "", ""),
+                    ("float_val", 5, "float", "repeated", ""),
+                    ("double_val", 6, "double", "repeated", ""),
+                    ("int_val", 7, "int32", "repeated", ""),
+                    ("string_val", 8, "bytes", "repeated", ""),
+                    ("int64_val", 10, "int64", "repeated", ""),
+                    ("bool_val", 11, "bool", "repeated", "")],
     "BundleEntryProto": [("dtype", 1, "int32", "", ""),
                          ("shape", 2, "TensorShapeProto", "", ""),
                          ("shard_id", 3, "int32", "", ""),
@@ -202,5 +212,6 @@ def _message_class(name: str) -> Any:
 
 SavedModel = _message_class("SavedModel")
 VariableDef = _message_class("VariableDef")
+TensorProto = _message_class("TensorProto")  # AttrValue.tensor holds its bytes
 BundleEntry = _message_class("BundleEntryProto")
 BundleHeader = _message_class("BundleHeaderProto")

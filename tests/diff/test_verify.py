@@ -64,7 +64,7 @@ def test_a_changed_source_names_the_members_and_what_differs_inside(built, tmp_p
     assert not rebuild["ok"]
     details = "\n".join(rebuild["details"])
     assert "member saved_model.pb differs" in details
-    assert "node 'a/Initializer/Const': attr 'value'" in details
+    assert "node 'a/Initializer/Const': attr 'value' float32[] 0.5 -> float32[] 0.25" in details
     assert "member variables/variables.data-00000-of-00001 differs" in details
     assert "tensor 'a': values differ" in details
 
