@@ -155,3 +155,16 @@ def test_fast_path_never_differs_from_the_exact_one(chunk, layout):
         assert problem is None and block.tokens == exact.tokens
     else:
         assert problem is not None or exact.tokens == ["a", "b"]
+
+
+@pytest.mark.parametrize("token", ['"quoted"', "a,b", "#tag", "\u00a0", "x\u00a0y", "'", "\\n",
+                                   "a\x0bb"],
+                         ids=["quotes", "comma", "hash", "nbsp", "inner-nbsp", "apostrophe",
+                              "backslash", "vertical-tab"])
+def test_tokens_arrow_might_treat_specially_stay_as_they_are(token):
+    chunk = f"a 1 2\n{token} 3 4\n".encode()
+    block = parse_fast(chunk, Layout(2))
+    exact, problem = parse_exactly(chunk, 2)
+    assert problem is None and exact.tokens == ["a", token]
+    assert block is not None and block.tokens == exact.tokens
+    np.testing.assert_array_equal(block.values, exact.values)
