@@ -77,7 +77,6 @@ class Side:
     metadata: Mapping[str, Any] = field(default_factory=dict)  # a manifest's metadata
     directory: Path | None = None  # the module on disk, when it is there
     members: list[str] | None = None  # tarball members as stored (dirs end in "/")
-    identity: tuple[str, str, int] | None = None  # (publisher, name, version) of a manifest
 
 
 def _sha256_of(path: Path) -> str:
@@ -239,5 +238,4 @@ def _built(target: str, shown: str) -> Iterator[Side]:
 
     manifest = load_manifest(target)
     with module_directory(target, manifest=manifest) as folder:
-        yield read_directory(folder, shown=shown, metadata=manifest.metadata,
-                             identity=(manifest.publisher, manifest.name, manifest.version))
+        yield read_directory(folder, shown=shown, metadata=manifest.metadata)
