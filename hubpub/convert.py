@@ -264,6 +264,21 @@ def tf2_metadata(tf2_dir: str | Path) -> dict[str, Any]:
     return json.loads((Path(tf2_dir) / METADATA_FILE).read_text(encoding="utf-8"))
 
 
+def _check_default_signatures(train: Any, inference: Any, where: str) -> None:
+    """``__call__`` runs the default signature of both variants: same inputs in both."""
+    if "default" not in inference.signature_def:
+        raise ConvertError(f"{where}: no 'default' signature; __call__ runs the default one")
+    wanted = sorted(inference.signature_def["default"].inputs)
+    found = (sorted(train.signature_def["default"].inputs)
+             if "default" in train.signature_def else None)
+    if found != wanted:
+        raise ConvertError(
+            f"{where}: the 'default' signature of variant {sorted(train.meta_info_def.tags)} "
+            f"takes {found if found is not None else 'nothing (it is missing)'}, the "
+            f"inference variant's takes {wanted}; __call__ switches between them with "
+            "training=, so both need the same inputs")
+
+
 def convert_module(module_dir: str | Path, out_dir: str | Path, *, source: str | None = None
                    ) -> ConvertResult:
     """Write the TF2 Reusable SavedModel of the TF1 Hub module in ``module_dir`` to ``out_dir``.
@@ -278,15 +293,14 @@ def convert_module(module_dir: str | Path, out_dir: str | Path, *, source: str |
     saved_model = read_saved_model(module_dir)
     train, inference = _pick_variants(saved_model, where)
     _check_state(train, inference, where)
-    if "default" not in inference.signature_def:
-        raise ConvertError(f"{where}: no 'default' signature; __call__ runs the default one")
+    _check_default_signatures(train, inference, where)
     if out_dir.exists():
         raise ExportError(f"{out_dir} already exists; the TF2 export never overwrites")
     asset_files = _asset_files(train, module_dir, where)
     module = _import_module(train, inference, where)
     _restore(module.variables, train, module_dir, where)
     obj = _reusable_object(module, asset_files)
-    signatures = {name: _serving_signature(module.wrapped, module.inference, name)
+    signatures = {name: _serving_signature(module, name)
                   for name in sorted(module.inference.inputs)}
     metadata = _metadata(module_dir, where, train, inference)
     staging = _staging_dir(out_dir)
@@ -317,9 +331,21 @@ class _Imported:
     losses: list[Any]
     table_initializers: list[Any]
 
+    where: str
+
     @property
     def variables(self) -> list[Any]:
         return list(self.wrapped.variables)
+
+    def prune(self, feeds: list[Any], fetches: Any, what: str) -> Any:
+        """A function of ``feeds`` computing ``fetches``; ConvertError when they need more."""
+        from tensorflow.python.eager.lift_to_graph import UnliftableError
+
+        try:
+            return self.wrapped.prune(feeds=feeds, fetches=fetches)
+        except (UnliftableError, ValueError) as exc:
+            raise ConvertError(f"{self.where}: {what} cannot be cut out of the graph: "
+                               f"{str(exc).splitlines()[0]}") from exc
 
 
 def _import_module(train: Any, inference: Any, where: str) -> _Imported:
@@ -356,7 +382,7 @@ def _import_module(train: Any, inference: Any, where: str) -> _Imported:
         raise ConvertError(f"{where}: the module's graphs cannot be imported into a TF2 "
                            f"function: {str(exc).splitlines()[0]}") from exc
     return _Imported(wrapped, held["train"], held["inference"], list(tables.values()),
-                     held["losses"], held["table_initializers"])
+                     held["losses"], held["table_initializers"], where)
 
 
 def _reusable_object(module: _Imported, asset_files: list[tuple[Path, str]]) -> Any:
@@ -364,17 +390,18 @@ def _reusable_object(module: _Imported, asset_files: list[tuple[Path, str]]) -> 
     obj = _Reusable()
     obj.variables = module.variables
     obj.trainable_variables = [v for v in obj.variables if v.trainable]
-    obj.regularization_losses = [_no_args(module.wrapped.prune(feeds=[], fetches=loss))
-                                 for loss in module.losses]
+    obj.regularization_losses = [
+        _no_args(module.prune([], loss, f"regularization loss '{loss.name}'"))
+        for loss in module.losses]
     obj.tables = module.tables
     obj.assets = [tf.saved_model.Asset(str(path)) for path, _ in asset_files]
     if module.table_initializers:
         graph = module.wrapped.graph
         feeds = [graph.get_tensor_by_name(tensor) for _, tensor in asset_files]
         anchor = feeds[0] if feeds else None
-        init_fn = module.wrapped.prune(
-            feeds=feeds, fetches=module.table_initializers + ([anchor] if anchor is not None
-                                                              else []))
+        init_fn = module.prune(feeds, module.table_initializers
+                               + ([anchor] if anchor is not None else []),
+                               "the table initializers")
         obj.table_initializer = _TableInitializer(init_fn, obj.assets)
         obj.table_initializer._initialize()  # fill them now too: the smoke test reads them
     obj.__call__ = _call_function(module)
@@ -386,9 +413,13 @@ def _call_function(module: _Imported) -> Any:
     inputs = module.inference.inputs["default"]
     keys = sorted(inputs)
     out_keys = sorted(module.inference.outputs["default"])
-    pruned = {training: module.wrapped.prune(feeds=[variant.inputs["default"][k] for k in keys],
-                                             fetches=variant.outputs["default"])
-              for training, variant in ((True, module.train), (False, module.inference))}
+    pruned = {training: module.prune([variant.inputs["default"][k] for k in keys],
+                                     variant.outputs["default"],
+                                     f"signature 'default' of variant {label} (with its "
+                                     "update ops)" if training else
+                                     f"signature 'default' of variant {label}")
+              for training, variant, label in ((True, module.train, "train"),
+                                               (False, module.inference, "inference"))}
     single_input = len(keys) == 1
 
     def call(inputs: Any, training: bool = False) -> Any:
@@ -424,10 +455,11 @@ def _no_args(pruned: Any) -> Any:
     return function
 
 
-def _serving_signature(wrapped: Any, variant: _Variant, name: str) -> Any:
+def _serving_signature(module: _Imported, name: str) -> Any:
+    variant = module.inference
     keys = sorted(variant.inputs[name])
-    pruned = wrapped.prune(feeds=[variant.inputs[name][k] for k in keys],
-                           fetches=variant.outputs[name])
+    pruned = module.prune([variant.inputs[name][k] for k in keys], variant.outputs[name],
+                          f"signature '{name}'")
     specs = [_spec_of(variant.inputs[name][k], k) for k in keys]
     function = tf.function(lambda *args: pruned(*args), input_signature=specs)
     return function.get_concrete_function()

@@ -221,3 +221,24 @@ def test_a_new_user_converts_a_template_from_the_cli(tmp_path):
     assert first.shape[0] == 2 and np.isfinite(first).all()
     np.testing.assert_array_equal(first, second)
     assert len(loaded.regularization_losses) == 1
+
+
+def _takes_x():
+    x = v1.placeholder(tf.float32, [None], name="x")
+    return {"default": ({"x": x}, {"default": 2.0 * x})}
+
+
+def _takes_y():
+    y = v1.placeholder(tf.float32, [None], name="y")
+    return {"default": ({"y": y}, {"default": 3.0 * y})}
+
+
+def test_variants_whose_default_signatures_differ_are_named(tmp_path, capsys):
+    from tests.checks.lintmodules import raw_saved_model, write_module
+
+    module = write_module(tmp_path / "m", raw_saved_model((_takes_x, ["train"]), (_takes_y, [])))
+    assert main(["convert", str(module), str(tmp_path / "out"), "--no-smoke-test"]) == 2
+    err = capsys.readouterr().err
+    assert "the 'default' signature of variant ['train'] takes ['x']" in err
+    assert "inference variant's takes ['y']" in err and "Traceback" not in err
+    assert not (tmp_path / "out").exists()
