@@ -242,3 +242,16 @@ def test_variants_whose_default_signatures_differ_are_named(tmp_path, capsys):
     assert "the 'default' signature of variant ['train'] takes ['x']" in err
     assert "inference variant's takes ['y']" in err and "Traceback" not in err
     assert not (tmp_path / "out").exists()
+
+
+def test_the_example_converts_from_its_manifest(tmp_path, capsys):
+    """The bundled text-embedding example (a recipe with a vocabulary table), smoke-tested."""
+    from tests.fixture_paths import REPO
+
+    out = tmp_path / "example-tf2"
+    assert main(["convert", str(REPO / "examples" / "text-embedding" / "hubpub.yaml"),
+                 str(out)]) == 0, capsys.readouterr().err
+    loaded = tf.saved_model.load(str(out))
+    vectors = loaded(tf.constant(["the quick brown fox", ""])).numpy()
+    assert vectors.shape[0] == 2 and np.isfinite(vectors).all()
+    assert sorted(loaded.signatures) == ["default"]
