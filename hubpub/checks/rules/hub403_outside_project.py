@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any
 from hubpub.checks.findings import Hit, Severity
 
 if TYPE_CHECKING:
-    from hubpub.checks.graph import ModuleView
+    from hubpub.spec.view import ModuleView
 
 CODE = "HUB403"
 NAME = "outside-project"

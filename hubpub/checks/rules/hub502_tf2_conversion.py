@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any
 from hubpub.checks.findings import Hit, Severity
 
 if TYPE_CHECKING:
-    from hubpub.checks.graph import ModuleView, VariantView
+    from hubpub.spec.view import ModuleView, VariantView
 
 CODE = "HUB502"
 NAME = "tf2-conversion"
