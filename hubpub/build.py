@@ -64,17 +64,11 @@ def _versions() -> dict[str, str]:
 
 
 def _file_table(module_dir: Path) -> dict[str, dict[str, Any]]:
-    import hashlib
+    from hubpub.package import sha256_of
 
-    table = {}
-    for path in sorted(p for p in module_dir.rglob("*") if p.is_file()):
-        digest = hashlib.sha256()
-        with path.open("rb") as handle:
-            for chunk in iter(lambda: handle.read(1 << 20), b""):
-                digest.update(chunk)
-        table[path.relative_to(module_dir).as_posix()] = {
-            "bytes": path.stat().st_size, "sha256": digest.hexdigest()}
-    return table
+    return {path.relative_to(module_dir).as_posix(): {"bytes": path.stat().st_size,
+                                                       "sha256": sha256_of(path)}
+            for path in sorted(p for p in module_dir.rglob("*") if p.is_file())}
 
 
 class _Timer:

@@ -37,7 +37,7 @@ from isal import isal_zlib
 
 from hubpub.errors import ExportError, ModuleFormatError
 
-__all__ = ["DEFAULT_LEVEL", "PackResult", "pack", "write_checksum"]
+__all__ = ["DEFAULT_LEVEL", "PackResult", "pack", "sha256_of", "write_checksum"]
 
 LOG = logging.getLogger(__name__)
 
@@ -309,3 +309,11 @@ class _ParallelGzipWriter:
             self._pending.popleft().result()
         self._out.write(struct.pack("<II", self._crc & 0xFFFFFFFF, self._size & 0xFFFFFFFF))
 
+
+def sha256_of(path: Path) -> str:
+    """The SHA-256 of a file's bytes, read in 1 MB chunks (any size, little memory)."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        while chunk := handle.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()

@@ -9,7 +9,6 @@ inside a graph or a checkpoint. Nothing but the rebuild imports TensorFlow.
 
 from __future__ import annotations
 
-import hashlib
 import re
 import shutil
 import tempfile
@@ -20,11 +19,11 @@ from typing import Any
 
 from hubpub.diff.side import CHECKPOINT_INDEX, Side, read_directory, read_tarball, same_bytes
 from hubpub.errors import HandleError, HubpubError
+from hubpub.package import sha256_of
 from hubpub.spec.files import SAVED_MODEL_FILE
 
 __all__ = ["Check", "VerifyResult", "read_checksum_file", "verify_tarball"]
 
-_CHUNK = 1 << 20
 _HEX = re.compile(r"^[0-9a-fA-F]{64}$")
 
 
@@ -71,14 +70,6 @@ def read_checksum_file(path: Path) -> str:
         raise HubpubError(f"{path}: expected a SHA-256 (64 hex digits, as `sha256sum` writes), "
                           f"found {first[:40]!r}")
     return first.lower()
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        while chunk := handle.read(_CHUNK):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def _digest_check(tarball: Path, actual: str, sha256_file: Path | None) -> Check:
@@ -159,7 +150,7 @@ def verify_tarball(tarball: str | Path, *, sha256_file: Path | None = None,
     if sha256_file is not None and not Path(sha256_file).is_file():
         raise HandleError(f"the checksum file {sha256_file} does not exist")
     side = read_tarball(path, shown=shown)
-    checks = [_digest_check(path, _sha256(path), sha256_file), _layout_check(side),
+    checks = [_digest_check(path, sha256_of(path), sha256_file), _layout_check(side),
               _format_check(side)]
     if manifest is not None:
         checks.append(_rebuild_check(path, side, Path(manifest), progress))
@@ -175,7 +166,7 @@ def _rebuild_check(tarball: Path, side: Side, manifest_path: Path,
     folder = Path(tempfile.mkdtemp(prefix="hubpub-verify-"))
     try:
         result = build(manifest, out_dir=folder, progress=progress, smoke=False)
-        if result.sha256 == _sha256(tarball):
+        if result.sha256 == sha256_of(tarball):
             return Check("rebuild", True, f"rebuilt from {manifest_path}: byte-identical "
                                           f"(sha256 {result.sha256})")
         rebuilt = read_directory(result.module_dir, shown=f"the rebuild of {manifest_path}")

@@ -21,6 +21,7 @@ from typing import Any
 from isal import isal_zlib
 
 from hubpub.errors import HandleError, ModuleFormatError
+from hubpub.package import sha256_of
 from hubpub.spec.checkpoint_index import CheckpointIndex, parse_checkpoint_index
 from hubpub.spec.files import (
     MODULE_DEF_FILE,
@@ -56,7 +57,7 @@ class FileRecord:
     def digest(self) -> str:
         """SHA-256 in hex, or ``crc32:<hex>`` for a streamed member only that was kept."""
         if self.sha256 is None and self.path is not None:
-            self.sha256 = _sha256_of(self.path)
+            self.sha256 = sha256_of(self.path)
         return self.sha256 or f"crc32:{self.checksum():08x}"
 
     def checksum(self) -> int:
@@ -77,14 +78,6 @@ class Side:
     metadata: Mapping[str, Any] = field(default_factory=dict)  # a manifest's metadata
     directory: Path | None = None  # the module on disk, when it is there
     members: list[str] | None = None  # tarball members as stored (dirs end in "/")
-
-
-def _sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        while chunk := handle.read(_CHUNK):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def _crc32_of(path: Path) -> int:
