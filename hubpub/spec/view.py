@@ -62,8 +62,6 @@ class Location:
         return ", ".join(parts)
 
 
-
-
 @dataclass(frozen=True)
 class TensorView:
     """One signature input or output, as declared in the SignatureDef."""

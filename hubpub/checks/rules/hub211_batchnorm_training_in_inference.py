@@ -40,7 +40,6 @@ OPTIONS: dict[str, type] = {}
 DEFAULTS: dict[str, Any] = {}
 
 
-
 def check(module: ModuleView, options: Mapping[str, Any]) -> Iterator[Hit]:
     for variant in module.variants:
         if variant.is_train:
