@@ -22,6 +22,7 @@ from typing import Any, TextIO
 
 from hubpub import __version__
 from hubpub.errors import HubpubError, ManifestError, OutputError, Terminated
+from hubpub.process_exit import exit_process
 
 __all__ = ["build_parser", "console_main", "main"]
 
@@ -149,4 +150,4 @@ def console_main() -> None:
         raise Terminated(128 + signum)
 
     signal.signal(signal.SIGTERM, terminate)
-    sys.exit(main())
+    exit_process(main())

@@ -560,4 +560,6 @@ def _main(argv: list[str]) -> int:
 if __name__ == "__main__":
     import sys
 
-    sys.exit(_main(sys.argv[1:]))
+    from hubpub.process_exit import exit_process
+
+    exit_process(_main(sys.argv[1:]))

@@ -23,10 +23,11 @@ from google.protobuf.message import DecodeError
 from hubpub.errors import ModuleFormatError
 from hubpub.spec.lite import BundleEntry, BundleHeader, dtype_name
 
-__all__ = ["CheckpointIndex", "TensorEntry", "parse_checkpoint_index", "read_checkpoint_index"]
+__all__ = ["FOOTER_SIZE", "TABLE_MAGIC", "CheckpointIndex", "TensorEntry", "parse_checkpoint_index",
+           "read_checkpoint_index"]
 
-_MAGIC = 0xDB4775248B80FB57
-_FOOTER = 48
+TABLE_MAGIC = 0xDB4775248B80FB57
+FOOTER_SIZE = 48
 _TRAILER = 5  # compression type byte + masked CRC32C
 _NO_COMPRESSION = 0
 
@@ -128,11 +129,11 @@ def _tensor_entry(name: str, value: bytes) -> TensorEntry:
 def parse_checkpoint_index(data: bytes, *, where: str) -> CheckpointIndex:
     """Parse the bytes of a ``.index`` file; ``where`` names it in errors."""
     try:
-        if len(data) < _FOOTER:
+        if len(data) < FOOTER_SIZE:
             raise _Corrupt("shorter than a table footer")
-        footer = data[-_FOOTER:]
-        (magic,) = struct.unpack_from("<Q", footer, _FOOTER - 8)
-        if magic != _MAGIC:
+        footer = data[-FOOTER_SIZE:]
+        (magic,) = struct.unpack_from("<Q", footer, FOOTER_SIZE - 8)
+        if magic != TABLE_MAGIC:
             raise _Corrupt("no table magic number at the end")
         _, pos = _varint(footer, 0)  # metaindex handle: offset and size, unused
         _, pos = _varint(footer, pos)

@@ -14,6 +14,8 @@ from typing import TYPE_CHECKING, Any
 
 from hubpub._tf import tf
 from hubpub.errors import SpecError, WeightsError
+from hubpub.spec.checkpoint_writer import can_write, write_checkpoint
+from hubpub.spec.writing import write_module
 
 if TYPE_CHECKING:
     from hubpub.spec.instance import ModuleInstance
@@ -88,6 +90,12 @@ def export_spec(spec: ModuleSpec, path: str | Path, *, checkpoint_path: str | No
             check_checkpoint(checkpoint_path, assignment)
             tf.compat.v1.train.init_from_checkpoint(checkpoint_path, assignment)
         fed = _fed_variables(module, values or {})
+        if checkpoint_path is None and init_fn is None and _values_are_the_weights(fed, values):
+            assert values is not None  # fed is empty without values
+            # The values are every weight: written straight from the arrays, never copied into
+            # TensorFlow variables (the files are what the Saver would write).
+            return write_module(spec.saved_model, path, write_variables=lambda prefix:
+                                write_checkpoint(prefix, values))
         with tf.compat.v1.Session() as session:
             others = [v for v in tf.compat.v1.global_variables() if v not in fed.values()]
             session.run(tf.compat.v1.variables_initializer(others))
@@ -111,6 +119,22 @@ def _release_fed_arrays() -> None:
     """
     with tf.Graph().as_default(), tf.compat.v1.Session() as session:
         session.run(tf.constant(0))
+
+
+def _values_are_the_weights(fed: Mapping[str, Any], values: Mapping[str, Any] | None) -> bool:
+    """Whether ``values`` give every variable of the module, each plain (not partitioned), with
+    its exact shape and dtype, as arrays the checkpoint writer stores."""
+    variables = tf.compat.v1.global_variables()
+    if not values or len(fed) != len(variables):
+        return False
+    for name, variable in fed.items():
+        value = values[name]
+        if isinstance(variable, list) or not can_write(value):
+            return False
+        if (not variable.shape.is_fully_defined() or tuple(variable.shape) != value.shape
+                or variable.dtype.base_dtype.as_numpy_dtype != value.dtype):
+            return False
+    return True
 
 
 def _fed_variables(module: Any, values: Mapping[str, Any]) -> dict[str, Any]:

@@ -20,7 +20,7 @@ from typing import Any
 from google.protobuf import descriptor_pb2, descriptor_pool, message_factory
 
 __all__ = ["BundleEntry", "BundleHeader", "SavedModel", "TensorProto", "VariableDef",
-           "dtype_name"]
+           "dtype_name", "dtype_number"]
 
 _F = descriptor_pb2.FieldDescriptorProto
 _TYPES = {"string": _F.TYPE_STRING, "bytes": _F.TYPE_BYTES, "int32": _F.TYPE_INT32,
@@ -155,6 +155,12 @@ _DTYPE_NAMES = {
     28: "float8_e5m2fnuz", 29: "int4", 30: "uint4", 31: "int2", 32: "uint2",
     33: "float4_e2m1fn",
 }
+_DTYPE_NUMBERS = {name: number for number, name in _DTYPE_NAMES.items()}
+
+
+def dtype_number(name: str) -> int | None:
+    """TensorFlow's DataType number for a dtype name (``float32`` -> 1); None if unknown."""
+    return _DTYPE_NUMBERS.get(name)
 
 
 def dtype_name(enum_value: int) -> str:

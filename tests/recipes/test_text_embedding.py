@@ -461,8 +461,11 @@ def test_section_is_checked_without_a_manifest(tmp_path):
 
 
 @pytest.mark.slow
-def test_export_feeds_the_matrix_without_a_copy_and_lets_it_go(tmp_path):
-    """The reader's matrix is aligned, so TensorFlow borrows it; export_spec gives it back."""
+@pytest.mark.parametrize("init_fn", [None, lambda module, session: None])
+def test_export_feeds_the_matrix_without_a_copy_and_lets_it_go(tmp_path, init_fn):
+    """Written straight from the matrix, or (with an init_fn) fed through a session: the
+    reader's matrix is aligned, so TensorFlow borrows it; either way export_spec gives it
+    back."""
     from hubpub.spec.export import export_spec
 
     manifest = load_manifest(EXAMPLE / "hubpub.yaml")
@@ -472,7 +475,7 @@ def test_export_feeds_the_matrix_without_a_copy_and_lets_it_go(tmp_path):
     assert matrix.ctypes.data % 64 == 0
     watch = weakref.ref(matrix)
     spec = hubpub.create_module_spec(recipe.module_fn, recipe.tags_and_args)
-    export_spec(spec, tmp_path / "module", checkpoint_path=None, values=values)
+    export_spec(spec, tmp_path / "module", checkpoint_path=None, values=values, init_fn=init_fn)
     del values, matrix
     gc.collect()
     assert watch() is None  # without _release_fed_arrays, TensorFlow would still hold it
