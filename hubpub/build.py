@@ -25,7 +25,7 @@ from hubpub.target import Progress, build_spec, export_weights, load_recipe, mod
 if TYPE_CHECKING:
     from hubpub.checks.findings import Finding
     from hubpub.package import PackResult
-    from hubpub.smoke import SmokeResult, SmokeRun
+    from hubpub.smoke import InProcessSmokeRun, SmokeResult, SmokeRun
     from hubpub.spec.view import ModuleView
 
 __all__ = ["BuildResult", "build", "run_checks"]
@@ -101,17 +101,18 @@ def build(manifest: Manifest, *, out_dir: Path | None = None, progress: Progress
     """
     from hubpub.smoke import start_smoke_test
 
-    runs: list[SmokeRun] = []
+    runs: list[SmokeRun | InProcessSmokeRun] = []
+    # A built-in recipe's graph is hubpub's own, so its smoke test runs in this process, on a
+    # thread beside packing (InProcessSmokeRun says why). Modules of publisher code get a
+    # fresh, confined child, started first: it imports TensorFlow while this process works.
+    in_process = manifest.recipe is not None
 
-    def start_smoke() -> SmokeRun | None:
+    def start_smoke() -> SmokeRun | InProcessSmokeRun | None:
         if smoke and not runs:
-            runs.append(start_smoke_test(timeout=timeout))
+            runs.append(start_smoke_test(timeout=timeout, in_process=in_process))
         return runs[0] if runs else None
 
-    # The smoke child imports TensorFlow (seconds on one CPU) while this process works. It
-    # starts first, unless a recipe parses its weights first on every CPU: then it starts
-    # after the parse, and its import runs beside this process's own.
-    if manifest.recipe is None:
+    if not in_process:
         start_smoke()
     try:
         with time_limit(timeout):
@@ -124,7 +125,7 @@ def build(manifest: Manifest, *, out_dir: Path | None = None, progress: Progress
 
 
 def _build(manifest: Manifest, out_dir: Path, timer: _Timer,
-           start_smoke: Callable[[], SmokeRun | None],
+           start_smoke: Callable[[], SmokeRun | InProcessSmokeRun | None],
            progress: Progress | None, *, tf2: bool, timeout: float) -> BuildResult:
     from hubpub.checks.findings import Severity
     from hubpub.package import pack, write_checksum

@@ -38,3 +38,19 @@ def test_nan_outputs_are_problems(tmp_path):
     result = run_smoke_test(tmp_path / "m")
     assert not result.ok
     assert any("NaN" in p and "'default'" in p for p in result.problems)
+
+
+def test_in_process_run_reports_its_result_and_its_problems(tmp_path):
+    """What builds of a recipe use: the same test on a thread of this process."""
+    from hubpub.smoke import InProcessSmokeRun, start_smoke_test
+
+    hub.create_module_spec(_nan_module_fn).export(tmp_path / "nan", checkpoint_path=None)
+    run = start_smoke_test(tmp_path / "nan", in_process=True)
+    result = run.wait()
+    assert any("NaN" in p for p in result.problems)
+    assert result.confinement == InProcessSmokeRun.CONFINEMENT
+
+    run = start_smoke_test(in_process=True)  # started first, told the module later
+    run.test(tmp_path / "missing")
+    result = run.wait()  # what the module raises is a problem, never an exception here
+    assert not result.ok and "smoke test failed" in result.problems[0]

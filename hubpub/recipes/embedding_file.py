@@ -32,6 +32,7 @@ Every problem is an :class:`~hubpub.errors.EmbeddingFileError` naming the file a
 
 from __future__ import annotations
 
+import contextlib
 import io
 import logging
 import mmap
@@ -126,7 +127,22 @@ def read_embedding_file(path: str | Path, *,
     except OSError as exc:
         raise EmbeddingFileError(f"cannot read the embedding file: {exc.strerror or exc}",
                                  path=str(path)) from exc
+    finally:
+        _release_parse_buffers()
     return reader.finish()
+
+
+def _release_parse_buffers() -> None:
+    """Give the parse's freed buffers back to the system (about 40 MB, whatever the file's
+    size): the build's peak comes later, with TensorFlow loaded, and the matrix is all that
+    is left of the parse."""
+    import ctypes
+
+    import pyarrow as pa
+
+    pa.default_memory_pool().release_unused()  # Arrow's cached chunk buffers
+    with contextlib.suppress(OSError, AttributeError):  # glibc only
+        ctypes.CDLL(None).malloc_trim(0)  # the parse threads' malloc arenas
 
 
 def _cpus() -> int:

@@ -17,6 +17,7 @@ import pytest
 
 from hubpub.cli import main
 from hubpub.scaffold import TEMPLATES, write_scaffold
+from hubpub.smoke import InProcessSmokeRun
 
 pytestmark = pytest.mark.slow
 
@@ -57,6 +58,7 @@ def test_every_template_builds_and_loads(built_templates, template):
     report = json.loads((out / "build-report.json").read_text())
     assert report["tarball"]["sha256"] == _sha256(tarball)
     assert report["smoke_test"]["ok"] is True
+    assert report["smoke_test"]["confinement"] != InProcessSmokeRun.CONFINEMENT  # a child
     assert not [f for f in report["checks"] if f.get("suppressed") is None]
     assert report["versions"]["tensorflow"] == tf.__version__
     with tarfile.open(tarball) as tar:
@@ -240,6 +242,9 @@ def test_readme_main_command_builds_the_example(tmp_path):
     assert proc.returncode == 0, proc.stderr
     assert list(tmp_path.glob("*.tar.gz"))
     assert "Traceback" not in proc.stderr
+    smoke = json.loads((tmp_path / "build-report.json").read_text())["smoke_test"]
+    assert smoke["ok"] and smoke["signatures"]
+    assert smoke["confinement"] == InProcessSmokeRun.CONFINEMENT  # a recipe: no second TF
 
 
 def test_module_fn_file_that_does_not_import_names_its_line(tmp_path, capsys):
