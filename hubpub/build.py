@@ -63,12 +63,13 @@ def _versions() -> dict[str, str]:
             "python": platform.python_version()}
 
 
-def _file_table(module_dir: Path) -> dict[str, dict[str, Any]]:
-    from hubpub.package import sha256_of
-
-    return {path.relative_to(module_dir).as_posix(): {"bytes": path.stat().st_size,
-                                                       "sha256": sha256_of(path)}
-            for path in sorted(p for p in module_dir.rglob("*") if p.is_file())}
+def _file_table(module_dir: Path, packed: PackResult) -> dict[str, dict[str, Any]]:
+    """Each module file's size and SHA-256 (as packing hashed it)."""
+    table = {}
+    for path in sorted(p for p in module_dir.rglob("*") if p.is_file()):
+        name = path.relative_to(module_dir).as_posix()
+        table[name] = {"bytes": path.stat().st_size, "sha256": packed.files[name]}
+    return table
 
 
 class _Timer:
@@ -225,7 +226,7 @@ def _report(manifest: Manifest, view: ModuleView, findings: list[Finding], modul
             smoke_result: SmokeResult | None, timer: _Timer) -> dict[str, Any]:
     from hubpub.summary import summarize
 
-    files = _file_table(module_dir)
+    files = _file_table(module_dir, packed)
     return {
         "handle": manifest.handle,
         "version": manifest.version,

@@ -29,7 +29,7 @@ import tarfile
 import uuid
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
 
@@ -58,6 +58,9 @@ class PackResult:
     path: Path
     sha256: str  # hex digest of the whole .tar.gz
     size: int  # bytes
+    # Each packed file's SHA-256 by its path in the archive, hashed as it was read: the
+    # build report needs no second pass over gigabytes of weights.
+    files: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -103,7 +106,7 @@ def pack(module_dir: Path, out_path: Path, *, mtime: int | None = None,
             digest = _HashingWriter(raw)
             gz = _ParallelGzipWriter(digest, level, max(1, workers))
             try:
-                _write_tar(gz, entries, timestamp, total, progress)
+                files = _write_tar(gz, entries, timestamp, total, progress)
                 gz.finish()
             finally:
                 gz.shutdown()
@@ -115,7 +118,7 @@ def pack(module_dir: Path, out_path: Path, *, mtime: int | None = None,
     finally:
         tmp.unlink(missing_ok=True)
     LOG.info("Packed %s: %d bytes, sha256 %s", out_path, digest.size, digest.hexdigest())
-    return PackResult(out_path, digest.hexdigest(), digest.size)
+    return PackResult(out_path, digest.hexdigest(), digest.size, files)
 
 
 def write_checksum(result: PackResult) -> Path:
@@ -173,8 +176,10 @@ def _collect(module_dir: Path) -> list[_Entry]:
 
 
 def _write_tar(out: _ParallelGzipWriter, entries: list[_Entry], timestamp: int, total: int,
-               progress: Progress | None) -> None:
+               progress: Progress | None) -> dict[str, str]:
+    """Write the members; returns each file's SHA-256 by its name in the archive."""
     done = 0
+    files = {}
     # copybufsize is a TarFile argument tarfile.open passes on; typeshed's overloads omit it.
     with tarfile.open(fileobj=out, mode="w", format=tarfile.PAX_FORMAT,  # type: ignore[call-overload]
                       copybufsize=_COPY_BUFSIZE) as tar:
@@ -193,7 +198,7 @@ def _write_tar(out: _ParallelGzipWriter, entries: list[_Entry], timestamp: int, 
             except OSError as exc:
                 raise ModuleFormatError(f"cannot read {entry.source}: {exc.strerror}") from exc
             with source:
-                reader = _ProgressReader(source, entry.source, done, total, progress)
+                reader = _MemberReader(source, entry.source, done, total, progress)
                 try:
                     tar.addfile(info, reader)
                 except OSError as exc:
@@ -201,10 +206,14 @@ def _write_tar(out: _ParallelGzipWriter, entries: list[_Entry], timestamp: int, 
                         raise
                     raise ModuleFormatError(f"{entry.source} shrank while it was being "
                                             f"packed; pack again when it is complete") from exc
+            files[info.name] = reader.hash.hexdigest()
             done += entry.size
+    return files
 
 
-class _ProgressReader:
+class _MemberReader:
+    """Reads one member's file for tarfile, hashing it and reporting progress."""
+
     def __init__(self, source: BinaryIO, path: Path, start: int, total: int,
                  progress: Progress | None) -> None:
         self._source = source
@@ -212,12 +221,14 @@ class _ProgressReader:
         self._done = start
         self._total = total
         self._progress = progress
+        self.hash = hashlib.sha256()
 
     def read(self, size: int = -1) -> bytes:
         try:
             data = self._source.read(size)
         except OSError as exc:
             raise ModuleFormatError(f"cannot read {self._path}: {exc}") from exc
+        self.hash.update(data)
         self._done += len(data)
         if self._progress is not None and data:
             self._progress(self._done, self._total)

@@ -130,8 +130,11 @@ def test_resolves_as_a_handle(module_dir: Path, tmp_path: Path,
 def test_result_describes_the_file(module_dir: Path, tmp_path: Path) -> None:
     result = pack(module_dir, tmp_path / "m.tar.gz")
     data = result.path.read_bytes()
+    files = {path.relative_to(module_dir).as_posix(): hashlib.sha256(path.read_bytes()).hexdigest()
+             for path in module_dir.rglob("*") if path.is_file()}
+    assert files  # each packed file's digest, taken as packing read it
     assert result == PackResult(tmp_path / "m.tar.gz", hashlib.sha256(data).hexdigest(),
-                                len(data))
+                                len(data), files)
 
 
 def test_many_blocks_decompress_to_the_same_tar_as_tarfile_sees(tmp_path: Path) -> None:
