@@ -8,14 +8,14 @@ runs, each in a fresh process, on the same file:
                 fed through a placeholder, hub.Module.export, then `tar -czf`. Only when
                 tensorflow_hub 0.15 can be imported (see tests/oracle.py).
   hubpub build  `python -m hubpub build` on a manifest using the text_embedding recipe:
-                checks, export, smoke test in a fresh process and the reproducible tarball
-                included.
+                checks, export, smoke test (in the build process: a recipe's graph is
+                hubpub's own) and the reproducible tarball included.
   hubpub export (--library) the recipe through the library only: parse, create_module_spec,
-                export_spec fed with the recipe's values (as the build does).
+                export_spec given the recipe's values (as the build does).
 
 For each process it prints wall time, peak RSS (largest single process, from wait4) and
-peak tree RSS (sum over the process and its children, sampled every 20 ms, so concurrent
-smoke tests count), and the steps each process reported, with MB/s of the text file for
+peak tree RSS (sum over the process and its children, sampled every 20 ms, so child
+processes count), and the steps each process reported, with MB/s of the text file for
 parsing steps and of the tarball for packing steps.
 
     python bench/bench_build.py                    # 200,000 x 300 (about 570 MB of text)
