@@ -23,8 +23,8 @@ from google.protobuf.message import DecodeError
 from hubpub.errors import ModuleFormatError
 from hubpub.spec.lite import BundleEntry, BundleHeader, dtype_name
 
-__all__ = ["FOOTER_SIZE", "TABLE_MAGIC", "CheckpointIndex", "TensorEntry", "parse_checkpoint_index",
-           "read_checkpoint_index"]
+__all__ = ["FOOTER_SIZE", "TABLE_MAGIC", "CheckpointIndex", "TensorEntry",
+           "parse_checkpoint_index", "read_checkpoint_index"]
 
 TABLE_MAGIC = 0xDB4775248B80FB57
 FOOTER_SIZE = 48
