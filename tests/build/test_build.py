@@ -247,6 +247,15 @@ def test_readme_main_command_builds_the_example(tmp_path):
     assert smoke["confinement"] == InProcessSmokeRun.CONFINEMENT  # a recipe: no second TF
 
 
+@pytest.mark.skipif(not EXAMPLE.is_file(), reason="example not present")
+def test_a_recipe_build_checks_its_tf2_export_in_process_too(tmp_path):
+    assert _build(EXAMPLE, tmp_path, "--tf2") == 0
+    report = json.loads((tmp_path / "build-report.json").read_text())
+    smoke = report["smoke_test"]
+    assert smoke["ok"] and smoke["confinement"] == InProcessSmokeRun.CONFINEMENT
+    assert report["tf2"]["tarball"]["file"].endswith("-tf2.tar.gz")
+
+
 def test_module_fn_file_that_does_not_import_names_its_line(tmp_path, capsys):
     manifest = _write_project(tmp_path / "p", _manifest("source: initializers"), """
         import tensorflow as tf
