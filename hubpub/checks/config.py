@@ -70,14 +70,8 @@ class Suppression:
                                      and fnmatch.fnmatchcase(loc.node, self.node))
 
     def describe(self) -> str:
-        parts = [self.code]
-        if self.variant is not None:
-            parts.append("variant {" + ",".join(self.variant) + "}")
-        if self.signature is not None:
-            parts.append(f"signature '{self.signature}'")
-        if self.node is not None:
-            parts.append(f"node '{self.node}'")
-        return ", ".join(parts)
+        where = Location(variant=self.variant, signature=self.signature, node=self.node)
+        return ", ".join(filter(None, [self.code, where.describe()]))
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ TF-free protos of ``hubpub.spec.lite`` and never needs it.
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence, Set
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -52,7 +52,7 @@ class Location:
         """A short human description: variant, signature, node, member."""
         parts = []
         if self.variant is not None:
-            parts.append("variant " + (("{" + ",".join(self.variant) + "}") if self.variant else "{}"))
+            parts.append("variant {" + ",".join(self.variant) + "}")
         if self.signature is not None:
             parts.append(f"signature '{self.signature}'")
         if self.node is not None:
@@ -247,16 +247,7 @@ class VariantView:
 
     def ancestors(self, names: Sequence[str]) -> set[str]:
         """Top-level nodes the given tensors or ops depend on (data and control inputs)."""
-        seen: set[str] = set()
-        stack = [node_name(n) for n in names]
-        # Iterative: recursion overflows on 20,000-node graphs.
-        while stack:
-            name = stack.pop()
-            if name in seen or name not in self.nodes:
-                continue
-            seen.add(name)
-            stack.extend(node_name(i) for i in self.nodes[name].input)
-        return seen
+        return self._walk(names)
 
     def signature_nodes(self, signature: str) -> set[str]:
         """Top-level nodes that run when a signature's outputs are computed.
@@ -266,7 +257,11 @@ class VariantView:
         """
         sig = self.signatures[signature]
         fed = {_tensor(t) for view in sig.inputs.values() for t in view.tensor_names}
-        stack = [_tensor(t) for view in sig.outputs.values() for t in view.tensor_names]
+        return self._walk([t for view in sig.outputs.values() for t in view.tensor_names], fed)
+
+    def _walk(self, refs: Iterable[str], fed: Set[str] = frozenset()) -> set[str]:
+        """Top-level nodes ``refs`` depend on, not walking past the tensors in ``fed``."""
+        stack = [_tensor(r) for r in refs]
         seen: set[str] = set()
         # Iterative: recursion overflows on 20,000-node graphs.
         while stack:
