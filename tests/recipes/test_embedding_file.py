@@ -187,6 +187,18 @@ def test_token_that_is_not_utf8(tmp_path):
         read_embedding_file(path)
 
 
+def test_short_line_with_bytes_that_are_not_utf8_is_reported_quietly(tmp_path, monkeypatch):
+    """Arrow's hook for odd rows cannot decode such a line; it must never reach it (it would
+    print an "Exception ignored" traceback)."""
+    unraisable = []
+    monkeypatch.setattr("sys.unraisablehook", unraisable.append)
+    path = tmp_path / "emb.txt"
+    path.write_bytes(GOOD.encode() + b"dog 1\xff 2\n")
+    with pytest.raises(EmbeddingFileError, match=r"emb\.txt:3: expected 3 numbers, found 2$"):
+        read_embedding_file(path)
+    assert unraisable == []
+
+
 @pytest.mark.parametrize("text", ["", "\n\n  \n"], ids=["empty", "blank"])
 def test_file_without_embeddings(tmp_path, text):
     path = tmp_path / "emb.txt"
