@@ -15,6 +15,7 @@ Only numeric and boolean arrays: strings and partitioned variables are left to T
 
 from __future__ import annotations
 
+import os
 import struct
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -103,27 +104,39 @@ def _varint(value: int) -> bytes:
     return bytes(out)
 
 
-def _block(entries: list[tuple[bytes, bytes]]) -> bytes:
-    """One block: prefix-compressed entries and a restart point every 16 of them."""
-    out, restarts, last = bytearray(), [0], b""
-    for i, (key, value) in enumerate(entries):
+class _Block:
+    """A block being built: prefix-compressed entries, a restart point every 16 of them."""
+
+    def __init__(self) -> None:
+        self._out = bytearray()
+        self._restarts = [0]
+        self.count = 0  # entries
+        self.first_key = self.last_key = b""
+
+    def add(self, key: bytes, value: bytes) -> None:
         shared = 0
-        if i % _RESTART_INTERVAL:
-            limit = min(len(key), len(last))
-            while shared < limit and key[shared] == last[shared]:
-                shared += 1
-        elif i:
-            restarts.append(len(out))
-        out += _varint(shared) + _varint(len(key) - shared) + _varint(len(value))
-        out += key[shared:] + value
-        last = key
-    return bytes(out + b"".join(struct.pack("<I", r) for r in restarts)
-                 + struct.pack("<I", len(restarts)))
+        if self.count % _RESTART_INTERVAL:
+            shared = _common_prefix(key, self.last_key)
+        elif self.count:
+            self._restarts.append(len(self._out))
+        else:
+            self.first_key = key
+        self._out += _varint(shared) + _varint(len(key) - shared) + _varint(len(value))
+        self._out += key[shared:] + value
+        self.count += 1
+        self.last_key = key
+
+    def size(self) -> int:
+        """The block's size once finished (TensorFlow's builder closes blocks on it)."""
+        return len(self._out) + 4 * len(self._restarts) + 4
+
+    def finish(self) -> bytes:
+        return bytes(self._out + struct.pack(f"<{len(self._restarts) + 1}I", *self._restarts,
+                                             len(self._restarts)))
 
 
-def _block_size(entries: list[tuple[bytes, bytes]]) -> int:
-    """What TensorFlow's builder estimates a block's size to be (it closes blocks on it)."""
-    return len(_block(entries))
+def _common_prefix(a: bytes, b: bytes) -> int:
+    return len(os.path.commonprefix([a, b]))
 
 
 def _separator(last: bytes, following: bytes | None) -> bytes:
@@ -133,9 +146,7 @@ def _separator(last: bytes, following: bytes | None) -> bytes:
             if byte != 0xFF:
                 return last[:i] + bytes([byte + 1])
         return last
-    common = 0
-    while common < min(len(last), len(following)) and last[common] == following[common]:
-        common += 1
+    common = _common_prefix(last, following)
     if common < min(len(last), len(following)):
         byte = last[common]
         if byte < 0xFF and byte + 1 < following[common]:
@@ -145,16 +156,17 @@ def _separator(last: bytes, following: bytes | None) -> bytes:
 
 def _table(entries: list[tuple[bytes, bytes]]) -> bytes:
     """The table file: data blocks, an empty meta-index block, the index block, the footer."""
-    blocks: list[list[tuple[bytes, bytes]]] = [[]]
-    for entry in entries:
-        blocks[-1].append(entry)
-        if _block_size(blocks[-1]) >= _BLOCK_SIZE:
-            blocks.append([])
-    if not blocks[-1]:
+    blocks = [_Block()]
+    for key, value in entries:
+        blocks[-1].add(key, value)
+        if blocks[-1].size() >= _BLOCK_SIZE:
+            blocks.append(_Block())
+    if not blocks[-1].count:  # the last entry filled a block
         blocks.pop()
     out = bytearray()
 
-    def write(contents: bytes) -> bytes:
+    def write(block: _Block) -> bytes:
+        contents = block.finish()
         handle = _varint(len(out)) + _varint(len(contents))
         out.extend(contents)
         out.append(0)  # no compression
@@ -162,13 +174,13 @@ def _table(entries: list[tuple[bytes, bytes]]) -> bytes:
             google_crc32c.value(contents), b"\x00"))))
         return handle
 
-    index = []
+    index = _Block()
     for i, block in enumerate(blocks):
-        handle = write(_block(block))
-        following = blocks[i + 1][0][0] if i + 1 < len(blocks) else None
-        index.append((_separator(block[-1][0], following), handle))
-    meta_handle = write(_block([]))
-    index_handle = write(_block(index))
+        handle = write(block)
+        following = blocks[i + 1].first_key if i + 1 < len(blocks) else None
+        index.add(_separator(block.last_key, following), handle)
+    meta_handle = write(_Block())
+    index_handle = write(index)
     footer = (meta_handle + index_handle).ljust(FOOTER_SIZE - 8, b"\x00")
     out.extend(footer + struct.pack("<Q", TABLE_MAGIC))
     return bytes(out)
