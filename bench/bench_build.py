@@ -252,12 +252,12 @@ def child_library(text: Path, work: Path) -> None:
     export_spec(spec, module_dir, checkpoint_path=None, values=recipe.variable_values())
     steps.done("export_spec with the values")
     try:
-        from hubpub.package import pack
+        from hubpub.files.package import pack
     except ImportError:
         pack = None
     if pack is not None:
         packed = pack(module_dir, work / "module.tar.gz")
-        steps.done("hubpub.package.pack", out_bytes=packed.size)
+        steps.done("hubpub.files.package.pack", out_bytes=packed.size)
     steps.emit()
 
 

@@ -85,7 +85,7 @@ def main() -> None:
                 make_module(root / name, args.mib, seed)
         tarball = root / "old.tar.gz"
         if not tarball.is_file():
-            from hubpub.package import pack
+            from hubpub.files.package import pack
 
             print("packing old...", flush=True)
             pack(root / "old", tarball)

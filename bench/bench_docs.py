@@ -14,8 +14,8 @@ import time
 from hubpub._tf import tf
 from hubpub.docs.meta import DocMeta
 from hubpub.docs.render import FORMATS, render_docs, render_summary
+from hubpub.docs.summary import summarize
 from hubpub.spec.view import ModuleView
-from hubpub.summary import summarize
 
 
 def build_saved_model(num_variables: int, num_signatures: int):

@@ -1,4 +1,4 @@
-"""Benchmark: packing a module with `hubpub.package.pack` against `tar -czf` and tarfile+gzip.
+"""Benchmark: packing a module with `hubpub.files.package.pack` against `tar -czf` and tarfile+gzip.
 
 Makes a module-shaped folder of about N MB (default 200) whose weights are random normal
 float32 values, like an embedding matrix: they barely compress, which is where deflate speed
@@ -29,7 +29,7 @@ from pathlib import Path
 
 import numpy as np
 
-from hubpub.package import pack
+from hubpub.files.package import pack
 
 
 def make_module(root: Path, megabytes: float) -> int:

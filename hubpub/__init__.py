@@ -37,16 +37,17 @@ _LAZY = {
     "get_expected_image_size": "hubpub.spec.image",
     "get_num_image_channels": "hubpub.spec.image",
     "load_module_spec": "hubpub.spec.loading",
-    "Module": "hubpub.module",
-    "eval_function_for_module": "hubpub.module",
-    "load": "hubpub.module",
+    "Module": "hubpub.consumer.module",
+    "eval_function_for_module": "hubpub.consumer.module",
+    "load": "hubpub.consumer.module",
     "export_latest_checkpoint": "hubpub.spec.export",
+    "tf2_metadata": "hubpub.pipelines.convert",
     "latest_checkpoint": "hubpub.spec.export",
 }
 
 # Names that need no TensorFlow.
 _LAZY_LIGHT = {
-    "resolve": "hubpub.resolver",
+    "resolve": "hubpub.files.resolver",
 }
 
 __all__ = [
@@ -77,6 +78,7 @@ __all__ = [
     "load",
     "load_module_spec",
     "resolve",
+    "tf2_metadata",
 ]
 
 

@@ -22,7 +22,7 @@ from typing import Any, TextIO
 
 from hubpub import __version__
 from hubpub.errors import HubpubError, ManifestError, OutputError, Terminated
-from hubpub.process_exit import exit_process
+from hubpub.execution.process_exit import exit_process
 
 __all__ = ["build_parser", "console_main", "main"]
 

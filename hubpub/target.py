@@ -7,7 +7,7 @@ code, the format in ``hubpub.spec``, archives and the cache).
 Nothing is executed from a module: directories and tarballs are read as protos. A manifest
 target runs the publisher's module_fn (that is how its spec is built), in memory, exporting
 nothing unless ``module_directory`` is asked for it. Tarballs are unpacked into a private
-temporary folder by ``hubpub.archive`` (hostile members refused, size capped) and removed
+temporary folder by ``hubpub.files.archive`` (hostile members refused, size capped) and removed
 when done.
 """
 
@@ -25,9 +25,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from hubpub.errors import CheckFailure, HandleError, HubpubError
+from hubpub.execution.publisher import import_callable, publisher_code, wrap_publisher_error
+from hubpub.files.resolver import TARBALL_SUFFIXES
 from hubpub.manifest import Manifest
-from hubpub.publisher import import_callable, publisher_code, wrap_publisher_error
-from hubpub.resolver import TARBALL_SUFFIXES
 
 if TYPE_CHECKING:
     from hubpub.spec.module_spec import ModuleSpec
@@ -174,7 +174,7 @@ def export_weights(manifest: Manifest, spec: ModuleSpec, recipe: Recipe, target:
     """
     from hubpub.checks.config import config_from_manifest
     from hubpub.checks.engine import execution_blockers, refusal
-    from hubpub.module import Module
+    from hubpub.consumer.module import Module
     from hubpub.spec.export import export_spec, latest_checkpoint
 
     blockers = execution_blockers(module_view(manifest, spec), config_from_manifest(manifest))
@@ -250,7 +250,7 @@ def load_view(target: str, *, manifest: Manifest | None = None) -> ModuleView:
     if is_manifest(target):
         return _view_of_manifest(target, manifest)
     if _is_url(target):
-        from hubpub.resolver import resolve
+        from hubpub.files.resolver import resolve
 
         return _view_of_directory(Path(resolve(target)), shown=target)
     path = Path(target)
@@ -296,7 +296,7 @@ def _view_of_directory(folder: Path, *, shown: str) -> ModuleView:
 
 
 def _view_of_tarball(tarball: Path, *, shown: str) -> ModuleView:
-    from hubpub.archive import list_members, unpacked
+    from hubpub.files.archive import list_members, unpacked
     from hubpub.spec.files import (
         check_loadable,
         find_module_root,
@@ -335,7 +335,7 @@ def module_directory(target: str, *, manifest: Manifest | None = None,
             yield folder
         return
     if _is_url(target):
-        from hubpub.resolver import resolve
+        from hubpub.files.resolver import resolve
 
         yield Path(resolve(target))
         return
@@ -345,7 +345,7 @@ def module_directory(target: str, *, manifest: Manifest | None = None,
         return
     if not _is_tarball(path):
         raise _unknown_target(target)
-    from hubpub.archive import unpacked
+    from hubpub.files.archive import unpacked
     from hubpub.spec.files import find_module_root
 
     with unpacked(path) as folder:

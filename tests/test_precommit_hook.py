@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from hubpub.scaffold import write_scaffold
+from hubpub.pipelines.scaffold import write_scaffold
 from tests.fixture_paths import REPO
 
 pytestmark = pytest.mark.slow

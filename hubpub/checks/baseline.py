@@ -25,11 +25,11 @@ from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
 
-from hubpub.atomic import write_text_atomically
 from hubpub.checks.config import LOAD_FAILURE
 from hubpub.checks.findings import Finding
 from hubpub.errors import HubpubError, InputError, ManifestError, ManifestProblem
-from hubpub.inputs import load_json
+from hubpub.files.atomic import write_text_atomically
+from hubpub.files.inputs import load_json
 
 __all__ = ["BASELINE_VERSION", "filter_new", "fingerprint", "load_baseline", "write_baseline"]
 

@@ -25,7 +25,7 @@ from jsonschema.exceptions import ValidationError, best_match
 from jsonschema.protocols import Validator
 
 from hubpub.errors import InputError, SpecError
-from hubpub.inputs import load_json
+from hubpub.files.inputs import load_json
 from hubpub.spec.files import ATTACHMENTS_COLLECTION
 from hubpub.spec.protos import ImageModuleInfo, ModuleAttachment
 

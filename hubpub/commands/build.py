@@ -32,15 +32,15 @@ def run(args: argparse.Namespace) -> int:
 
     manifest = load_manifest(args.manifest)  # before TensorFlow: a typo fails fast
     if args.out is not None:
-        from hubpub.outdir import refuse_system_folder
+        from hubpub.files.outdir import refuse_system_folder
 
         refuse_system_folder(args.out, f"--out {args.out}")
     from hubpub.checks.config import config_from_manifest
 
     config_from_manifest(manifest)  # so does an unknown rule code or option in `lint:`
-    from hubpub.build import build
     from hubpub.commands._console import StepProgress, use_colour
     from hubpub.errors import CheckFailure
+    from hubpub.pipelines.build import build
     from hubpub.reporters.text import render_text
 
     def report(findings: list) -> None:

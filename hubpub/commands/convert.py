@@ -17,8 +17,8 @@ from hubpub.commands.lint import add_timeout_argument
 
 if TYPE_CHECKING:
     from hubpub.checks.config import LintConfig
-    from hubpub.convert import ConvertResult
     from hubpub.manifest import Manifest
+    from hubpub.pipelines.convert import ConvertResult
     from hubpub.spec.view import ModuleView
 
 
@@ -57,7 +57,7 @@ def run(args: argparse.Namespace) -> int:
         manifest = load_manifest(args.source)  # before TensorFlow: a typo fails fast
     config = with_overrides(config_from_manifest(manifest) if manifest else LintConfig(),
                             option=args.option)
-    from hubpub.publisher import time_limit
+    from hubpub.execution.publisher import time_limit
 
     with time_limit(args.timeout), _module_directory(args.source, manifest, config) as folder:
         result = _convert(folder, args, config)
@@ -70,9 +70,9 @@ def run(args: argparse.Namespace) -> int:
 
 def _convert(module_dir: Path, args: argparse.Namespace, config: LintConfig) -> ConvertResult:
     """Refuse modules hubpub does not run, convert, then smoke-test the export."""
-    from hubpub.convert import convert_module
     from hubpub.errors import CheckFailure
-    from hubpub.smoke import start_smoke_test
+    from hubpub.execution.smoke import start_smoke_test
+    from hubpub.pipelines.convert import convert_module
     from hubpub.target import load_view
 
     _refuse_unsafe(load_view(str(module_dir)), config)

@@ -16,8 +16,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from hubpub.atomic import write_text_atomically
 from hubpub.errors import HubpubError, InputError
+from hubpub.files.atomic import write_text_atomically
 
 if TYPE_CHECKING:
     from hubpub.manifest import Manifest
@@ -126,7 +126,7 @@ def _from_manifest(path: Path, *, build_dir: Path | None = None
     report_path = output / "build-report.json"
     report = None
     if report_path.is_file():
-        from hubpub.inputs import load_json
+        from hubpub.files.inputs import load_json
 
         try:
             report = load_json(report_path, what="build report")
@@ -149,7 +149,7 @@ def _from_manifest(path: Path, *, build_dir: Path | None = None
 
 def _summary_of(target: str, *, manifest: Manifest | None = None) -> dict[str, Any]:
     """The summary of any target; a manifest's spec is built in memory (runs its module_fn)."""
-    from hubpub.summary import summarize
+    from hubpub.docs.summary import summarize
     from hubpub.target import load_view
 
     return summarize(load_view(target, manifest=manifest))

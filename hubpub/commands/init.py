@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from hubpub.scaffold import TEMPLATES
+from hubpub.pipelines.scaffold import TEMPLATES
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -18,7 +18,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from hubpub.scaffold import write_scaffold
+    from hubpub.pipelines.scaffold import write_scaffold
 
     files = write_scaffold(args.template, args.directory, handle=args.handle)
     for path in files:

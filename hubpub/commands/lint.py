@@ -19,9 +19,9 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from hubpub.atomic import write_text_atomically
 from hubpub.checks.findings import Finding, Severity
 from hubpub.errors import HubpubError
+from hubpub.files.atomic import write_text_atomically
 
 if TYPE_CHECKING:
     from hubpub.checks.config import LintConfig
@@ -81,7 +81,7 @@ def add_report_arguments(p: argparse.ArgumentParser) -> None:
 
 def add_timeout_argument(p: argparse.ArgumentParser) -> None:
     """``--timeout``: for lint, validate and build."""
-    from hubpub.publisher import TIMEOUT_SECONDS
+    from hubpub.execution.publisher import TIMEOUT_SECONDS
 
     p.add_argument("--timeout", type=_seconds, default=TIMEOUT_SECONDS, metavar="SECONDS",
                    help="stop publisher code (importing and running module_fn, the weights "
@@ -143,7 +143,7 @@ def lint(args: argparse.Namespace, *,
     findings (validate's smoke test)."""
     from hubpub.checks.baseline import filter_new, load_baseline, write_baseline
     from hubpub.checks.config import LintConfig, config_from_manifest, with_overrides
-    from hubpub.publisher import time_limit
+    from hubpub.execution.publisher import time_limit
     from hubpub.reporters import REPORTERS
     from hubpub.reporters.text import summary_counts
     from hubpub.target import is_manifest

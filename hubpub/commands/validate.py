@@ -48,7 +48,7 @@ def _smoke_findings(target: str, manifest: Manifest | None, config: LintConfig,
     from hubpub.checks.engine import execution_blockers, refusal
     from hubpub.checks.findings import Finding, Location, Severity
     from hubpub.checks.rules import hub501_smoke_test
-    from hubpub.smoke import start_smoke_test
+    from hubpub.execution.smoke import start_smoke_test
     from hubpub.target import load_view, module_directory
 
     with module_directory(target) as folder:

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from hubpub.verify import VerifyResult
+    from hubpub.pipelines.verify import VerifyResult
 
 _RED, _GREEN, _RESET = "\x1b[31m", "\x1b[32m", "\x1b[0m"
 
@@ -39,7 +39,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from hubpub.commands._console import StepProgress, use_colour
-    from hubpub.verify import verify_tarball
+    from hubpub.pipelines.verify import verify_tarball
 
     if args.manifest is not None:
         from hubpub.manifest import load_manifest

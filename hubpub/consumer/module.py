@@ -12,9 +12,10 @@ import os
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-from hubpub import fspath, function_graphs
 from hubpub._tf import tf
 from hubpub.errors import SpecError
+from hubpub.files import fspath
+from hubpub.spec import function_graphs
 from hubpub.spec.instance import (
     ModuleInstance,
     import_meta_graph,
@@ -282,7 +283,7 @@ def _placeholder_for(info: ParsedTensorInfo) -> Any:
 
 def load(handle: str | os.PathLike, tags: Iterable[str] | None = None, options: Any = None) -> Any:
     """TF2 consumers: resolve the handle and ``tf.saved_model.load`` the right variant."""
-    from hubpub.resolver import resolve
+    from hubpub.files.resolver import resolve
     from hubpub.spec.files import MODULE_DEF_FILE
 
     module_dir = resolve(os.fspath(handle))

@@ -5,7 +5,7 @@ declared dtypes and shapes (as the smoke test makes them) and fed to both; each 
 is compared, and the largest absolute difference per signature is reported. Running a module
 executes it, so this goes the smoke test's way: modules with ops hubpub does not run are
 refused (HUB301/HUB302), and the run happens in a confined child process
-(``hubpub.sandbox``).
+(``hubpub.execution.sandbox``).
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from typing import Any
 from hubpub.diff.compare import Change
 from hubpub.diff.side import Side
 from hubpub.errors import CheckFailure
-from hubpub.publisher import TIMEOUT_SECONDS
+from hubpub.execution.publisher import TIMEOUT_SECONDS
 
 __all__ = ["numeric_changes"]
 
@@ -64,7 +64,7 @@ def numeric_changes(old: Side, new: Side, *, timeout: float = TIMEOUT_SECONDS) -
 
 
 def _run_child(before: Path, after: Path, timeout: float) -> list[dict[str, Any]]:
-    from hubpub.sandbox import child_env
+    from hubpub.execution.sandbox import child_env
 
     folder = Path(tempfile.mkdtemp(prefix="hubpub-numeric-"))
     try:
@@ -124,7 +124,7 @@ def _compare_outputs(a: dict[str, Any], b: dict[str, Any]) -> tuple[float, str |
 
 
 def _rows(before: str, after: str) -> list[dict[str, Any]]:
-    from hubpub.smoke import signature_inputs, signature_outputs
+    from hubpub.execution.smoke import signature_inputs, signature_outputs
     from hubpub.spec.loading import load_module_spec
 
     old, new = load_module_spec(before), load_module_spec(after)
@@ -148,7 +148,7 @@ def _rows(before: str, after: str) -> list[dict[str, Any]]:
 def main(argv: list[str] | None = None) -> int:
     import os
 
-    from hubpub.sandbox import SANDBOX_ENV, confine
+    from hubpub.execution.sandbox import SANDBOX_ENV, confine
 
     if os.environ.get(SANDBOX_ENV):
         confine(os.environ[SANDBOX_ENV])  # first, while this process has one thread
@@ -158,6 +158,6 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    from hubpub.process_exit import exit_process
+    from hubpub.execution.process_exit import exit_process
 
     exit_process(main())

@@ -21,7 +21,7 @@ from typing import Any
 from isal import isal_zlib
 
 from hubpub.errors import HandleError, ModuleFormatError
-from hubpub.package import sha256_of
+from hubpub.files.package import sha256_of
 from hubpub.spec.checkpoint_index import CheckpointIndex, parse_checkpoint_index
 from hubpub.spec.files import (
     MODULE_DEF_FILE,
@@ -142,7 +142,7 @@ def read_directory(folder: Path, *, shown: str, **kwargs: Any) -> Side:
 def read_tarball(tarball: Path, *, shown: str) -> Side:
     """A module tarball, streamed once: members checksummed on the fly, protos kept, nothing
     written. The weights get a CRC32 only (see FileRecord); everything else a SHA-256 too."""
-    from hubpub.archive import iter_members
+    from hubpub.files.archive import iter_members
 
     members: list[str] = []
     files: dict[tuple[str, ...], FileRecord] = {}
@@ -198,7 +198,7 @@ def open_side(target: str, *, shown: str | None = None) -> Iterator[Side]:
         ManifestError, PublisherCodeError: a manifest target is broken.
         ModuleFormatError / ArchiveError: the module or tarball is corrupt or hostile.
     """
-    from hubpub.resolver import TARBALL_SUFFIXES
+    from hubpub.files.resolver import TARBALL_SUFFIXES
     from hubpub.target import is_manifest
 
     if is_manifest(target):
@@ -206,7 +206,7 @@ def open_side(target: str, *, shown: str | None = None) -> Iterator[Side]:
             yield side
         return
     if urllib.parse.urlsplit(target).scheme.lower() in _URL_SCHEMES:
-        from hubpub.resolver import resolve
+        from hubpub.files.resolver import resolve
 
         yield read_directory(Path(resolve(target)), shown=shown or target)
         return

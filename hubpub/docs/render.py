@@ -9,7 +9,7 @@ template (manifest ``docs.template``) is looked up first, so it can ``{% extends
 - ``module``: ``DocMeta.for_page()`` (publisher, name, version, handle, description, license,
   fine_tunable, fine_tunable_text, task, dataset, architecture, language,
   learning_rate_note, asset_path, kaggle_instance, claims); unknown values are placeholders.
-- ``summary``: the spec summary (``hubpub.summary``).
+- ``summary``: the spec summary (``hubpub.docs.summary``).
 - ``variants``: per variant the summary entry plus ``label`` and ``use``.
 - ``signatures``: per signature ``name``, ``claim``, ``image_size`` and ``groups`` (variants
   with identical inputs and outputs share one table: ``labels``, ``inputs``, ``outputs``).
@@ -63,7 +63,7 @@ def render_docs(view: ModuleView, manifest_or_meta: ManifestFields | DocMeta, *,
         handle: what the snippets load; default: the tarball name from the manifest.
         existing: current content of the files (by name), whose hand-written sections are kept.
     """
-    from hubpub.summary import summarize
+    from hubpub.docs.summary import summarize
 
     meta = (manifest_or_meta if isinstance(manifest_or_meta, DocMeta)
             else DocMeta.from_manifest(manifest_or_meta))

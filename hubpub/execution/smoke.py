@@ -4,7 +4,7 @@ Each variant is loaded twice, with ``hubpub.Module`` in a TF1 graph and with TF2
 ``tf.saved_model.load(dir, tags=[...])`` (what ``hub.load`` does), on inputs made from the
 declared dtypes and shapes. Inference variants must give the same outputs both ways.
 A fresh process proves the module stands alone: nothing of the building process leaks in.
-The child is confined (``hubpub.sandbox``): it runs in a private temporary folder, which is
+The child is confined (``hubpub.execution.sandbox``): it runs in a private temporary folder, which is
 also its HOME and TMPDIR, and where the platform allows it cannot write anywhere else.
 """
 
@@ -21,8 +21,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from hubpub.outdir import hold_lock, remove_stale_staging
-from hubpub.publisher import TIMEOUT_SECONDS
+from hubpub.execution.publisher import TIMEOUT_SECONDS
+from hubpub.files.outdir import hold_lock, remove_stale_staging
 
 if TYPE_CHECKING:
     from hubpub.spec.module_spec import ModuleSpec
@@ -38,7 +38,7 @@ SMOKE_PREFIX = "hubpub-smoke-"  # the child's private folder, in the system temp
 class SmokeResult:
     problems: list[str] = field(default_factory=list)
     signatures: list[dict[str, Any]] = field(default_factory=list)
-    confinement: str = ""  # what the child could not do (hubpub.sandbox.confine)
+    confinement: str = ""  # what the child could not do (hubpub.execution.sandbox.confine)
 
     @property
     def ok(self) -> bool:
@@ -59,10 +59,10 @@ class SmokeRun:
 
     def __init__(self, module_dir: Path | None = None, tf2_dir: Path | None = None, *,
                  timeout: float = TIMEOUT_SECONDS) -> None:
-        from hubpub.sandbox import child_env
+        from hubpub.execution.sandbox import child_env
 
         self.timeout = timeout
-        argv = [sys.executable, "-m", "hubpub.smoke"]
+        argv = [sys.executable, "-m", "hubpub.execution.smoke"]
         if module_dir is not None:  # resolved: the child runs in its own folder
             argv.append(str(Path(module_dir).resolve()))
             if tf2_dir is not None:
@@ -224,7 +224,7 @@ def _dense_values(dtype: Any, dims: list[int], rng: Any, *, image: bool) -> Any:
 def signature_outputs(module_dir: str, tags: frozenset, inputs: dict) -> dict[str, dict]:
     """Run the signatures named in ``inputs`` (name -> input maker) with ``hubpub.Module``."""
     from hubpub._tf import tf
-    from hubpub.module import Module
+    from hubpub.consumer.module import Module
 
     with tf.Graph().as_default():
         module = Module(module_dir, tags=tags)
@@ -348,7 +348,7 @@ def run_smoke_test(module_dir: str | Path, tf2_dir: str | Path | None = None) ->
             if tf2 is not None and "train" not in tags:
                 _compare(name, variant, outputs, tf2.get(name, {}), result.problems)
         if tf2_dir is not None and tags == _inference_tags(spec):
-            from hubpub.smoke_tf2 import check_tf2_export
+            from hubpub.execution.smoke_tf2 import check_tf2_export
 
             result.problems.extend(check_tf2_export(str(tf2_dir), tf1, inputs))
     return result
@@ -363,7 +363,7 @@ def main(argv: list[str] | None = None) -> int:
     """The child: the result is the last line on stdout; anything the module prints goes to
     stderr, so it cannot corrupt or fake the result."""
     argv = sys.argv[1:] if argv is None else argv
-    from hubpub.sandbox import SANDBOX_ENV, confine
+    from hubpub.execution.sandbox import SANDBOX_ENV, confine
 
     confinement = ""
     if os.environ.get(SANDBOX_ENV):
@@ -374,7 +374,7 @@ def main(argv: list[str] | None = None) -> int:
     os.dup2(2, 1)
     sys.stdout = sys.stderr
     if not argv:
-        import hubpub.module  # noqa: F401  (the slow imports, done while the parent works)
+        import hubpub.consumer.module  # noqa: F401  (the slow imports, done while the parent works)
 
         line = sys.stdin.readline().strip()
         if not line:  # the parent gave up before there was a module to test
@@ -388,6 +388,6 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    from hubpub.process_exit import exit_process
+    from hubpub.execution.process_exit import exit_process
 
     exit_process(main())

@@ -9,7 +9,7 @@ Handles, as tensorflow_hub resolved them:
 - a TensorFlow filesystem URL (``gs://``, ``s3://``, ``hdfs://``, ``ram://``) of a module
   directory (used in place) or of a tarball (read with ``tf.io.gfile`` into the cache).
 
-Tarballs are unpacked by :func:`hubpub.archive.safe_extract` into
+Tarballs are unpacked by :func:`hubpub.files.archive.safe_extract` into
 ``<cache>/<sha1 hex>``, where ``<cache>`` is ``TFHUB_CACHE_DIR`` or
 ``<system temp>/tfhub_modules``. For URLs the hash is of the handle string exactly as given, so
 a cache filled by tensorflow_hub is reused. For local tarballs it also covers the file's path,
@@ -54,9 +54,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import BinaryIO
 
-from hubpub import fspath
-from hubpub.archive import remove_tree, safe_extract
 from hubpub.errors import HandleError
+from hubpub.files import fspath
+from hubpub.files.archive import remove_tree, safe_extract
 
 __all__ = ["CACHE_DIR_ENV", "LOCK_TIMEOUT_ENV", "cache_dir", "resolve"]
 
@@ -103,7 +103,7 @@ def resolve(handle: str | os.PathLike[str], *, progress: Progress | None = None)
     Raises:
         HandleError: the handle names nothing, cannot be downloaded, or the cache is not
             writable.
-        ArchiveError: the tarball is corrupt, hostile or too large (see hubpub.archive).
+        ArchiveError: the tarball is corrupt, hostile or too large (see hubpub.files.archive).
     """
     handle = os.fspath(handle)
     if progress is None and os.environ.get(PROGRESS_ENV):

@@ -13,7 +13,7 @@ from typing import Any, NamedTuple
 import yaml
 
 from hubpub.errors import InputError, ManifestError, ManifestProblem
-from hubpub.inputs import MAX_MANIFEST_BYTES, decode_utf8, read_bounded
+from hubpub.files.inputs import MAX_MANIFEST_BYTES, decode_utf8, read_bounded
 
 __all__ = ["MAX_DEPTH", "KeyPath", "MarkedLoader", "Marks", "Position", "load_marked", "read_text",
            "yaml_problem"]

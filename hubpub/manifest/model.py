@@ -20,10 +20,10 @@ from typing import Any, cast
 import jsonschema
 
 from hubpub.errors import InputError, ManifestError, ManifestProblem
-from hubpub.inputs import load_json
-from hubpub.marked_yaml import KeyPath, Marks, Position, load_marked, read_text
-from hubpub.outdir import system_folder_problem
-from hubpub.spdx import license_ids, license_problem
+from hubpub.files.inputs import load_json
+from hubpub.files.outdir import system_folder_problem
+from hubpub.manifest.marked_yaml import KeyPath, Marks, Position, load_marked, read_text
+from hubpub.manifest.spdx import license_ids, license_problem
 
 __all__ = [
     "Manifest",
@@ -180,7 +180,7 @@ def load_manifest(path: str | Path) -> Manifest:
 
 
 def _load_schema() -> dict[str, Any]:
-    return json.loads(resources.files("hubpub").joinpath("manifest.schema.json").read_text("utf-8"))
+    return json.loads(resources.files("hubpub.manifest").joinpath("schema.json").read_text("utf-8"))
 
 
 def _schema_problems(document: dict[str, Any], positions: Mapping[KeyPath, Marks]

@@ -17,15 +17,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from hubpub.errors import CheckFailure
+from hubpub.execution.publisher import TIMEOUT_SECONDS, time_limit
+from hubpub.files.outdir import publish, staging
 from hubpub.manifest import Manifest
-from hubpub.outdir import publish, staging
-from hubpub.publisher import TIMEOUT_SECONDS, time_limit
 from hubpub.target import Progress, build_spec, export_weights, load_recipe, module_view
 
 if TYPE_CHECKING:
     from hubpub.checks.findings import Finding
-    from hubpub.package import PackResult
-    from hubpub.smoke import InProcessSmokeRun, SmokeResult, SmokeRun
+    from hubpub.execution.smoke import InProcessSmokeRun, SmokeResult, SmokeRun
+    from hubpub.files.package import PackResult
     from hubpub.spec.view import ModuleView
 
 __all__ = ["BuildResult", "build", "run_checks"]
@@ -100,7 +100,7 @@ def build(manifest: Manifest, *, out_dir: Path | None = None, progress: Progress
     HubpubErrors (exit 2) for bad input; ``out_dir`` is untouched in both cases. Each run of
     publisher code, and the smoke test, is stopped after ``timeout`` seconds.
     """
-    from hubpub.smoke import start_smoke_test
+    from hubpub.execution.smoke import start_smoke_test
 
     runs: list[SmokeRun | InProcessSmokeRun] = []
     # A built-in recipe's graph is hubpub's own, so its smoke test runs in this process, on a
@@ -129,7 +129,7 @@ def _build(manifest: Manifest, out_dir: Path, timer: _Timer,
            start_smoke: Callable[[], SmokeRun | InProcessSmokeRun | None],
            progress: Progress | None, *, tf2: bool, timeout: float) -> BuildResult:
     from hubpub.checks.findings import Severity
-    from hubpub.package import pack, write_checksum
+    from hubpub.files.package import pack, write_checksum
 
     base = f"{manifest.publisher}-{manifest.name}-{manifest.version}"
     # Staged first, so an unwritable --out fails before any publisher code runs.
@@ -161,7 +161,7 @@ def _build(manifest: Manifest, out_dir: Path, timer: _Timer,
                 previous = diff_against_previous(manifest, module_dir)
         converted = None
         if tf2:
-            from hubpub.convert import convert_in_fresh_process
+            from hubpub.pipelines.convert import convert_in_fresh_process
 
             with timer.step("tf2"):  # a fresh process: the same module gives the same bytes
                 converted = convert_in_fresh_process(module_dir, stage / f"{base}-tf2",
@@ -224,7 +224,7 @@ def diff_against_previous(manifest: Manifest, module_dir: Path) -> dict[str, Any
 def _report(manifest: Manifest, view: ModuleView, findings: list[Finding], module_dir: Path,
             packed: PackResult,
             smoke_result: SmokeResult | None, timer: _Timer) -> dict[str, Any]:
-    from hubpub.summary import summarize
+    from hubpub.docs.summary import summarize
 
     files = _file_table(module_dir, packed)
     return {

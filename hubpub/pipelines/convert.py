@@ -31,8 +31,8 @@ from pathlib import Path
 from typing import Any
 
 from hubpub._tf import tf
+from hubpub.consumer.module import as_state_placeholder
 from hubpub.errors import ConvertError, ExportError
-from hubpub.module import as_state_placeholder
 from hubpub.spec.files import ASSETS_COLLECTION, read_module_def, read_saved_model
 from hubpub.spec.instance import import_meta_graph, keep_collections
 from hubpub.spec.module_spec import ModuleSpec, is_state_op
@@ -521,7 +521,7 @@ def convert_in_fresh_process(module_dir: str | Path, out_dir: str | Path, *, sou
     import subprocess
     import sys
 
-    argv = [sys.executable, "-m", "hubpub.convert", str(module_dir), str(out_dir), source]
+    argv = [sys.executable, "-m", "hubpub.pipelines.convert", str(module_dir), str(out_dir), source]
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
     try:
         done = subprocess.run(argv, capture_output=True, text=True, timeout=timeout,
@@ -541,7 +541,7 @@ def convert_in_fresh_process(module_dir: str | Path, out_dir: str | Path, *, sou
 
 
 def _main(argv: list[str]) -> int:
-    """``python -m hubpub.convert MODULE_DIR OUT SOURCE``: one JSON line, or exit 2."""
+    """``python -m hubpub.pipelines.convert MODULE_DIR OUT SOURCE``: one JSON line, or exit 2."""
     import sys
     from dataclasses import asdict
 
@@ -560,6 +560,6 @@ def _main(argv: list[str]) -> int:
 if __name__ == "__main__":
     import sys
 
-    from hubpub.process_exit import exit_process
+    from hubpub.execution.process_exit import exit_process
 
     exit_process(_main(sys.argv[1:]))

@@ -19,7 +19,7 @@ from typing import Any
 
 from hubpub.diff.side import CHECKPOINT_INDEX, Side, read_directory, read_tarball, same_bytes
 from hubpub.errors import HandleError, HubpubError
-from hubpub.package import sha256_of
+from hubpub.files.package import sha256_of
 from hubpub.spec.files import SAVED_MODEL_FILE
 
 __all__ = ["Check", "VerifyResult", "read_checksum_file", "verify_tarball"]
@@ -159,8 +159,8 @@ def verify_tarball(tarball: str | Path, *, sha256_file: Path | None = None,
 
 def _rebuild_check(tarball: Path, side: Side, manifest_path: Path,
                    progress: Callable[[str, int | None, int | None], None] | None) -> Check:
-    from hubpub.build import build
     from hubpub.manifest import load_manifest
+    from hubpub.pipelines.build import build
 
     manifest = load_manifest(manifest_path)
     folder = Path(tempfile.mkdtemp(prefix="hubpub-verify-"))

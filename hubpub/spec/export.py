@@ -76,7 +76,7 @@ def export_spec(spec: ModuleSpec, path: str | Path, *, checkpoint_path: str | No
     variables' initializers; ``values`` (variable name -> array) are fed straight into those
     variables' initializers, so a big matrix is never held twice nor put in the graph; then
     ``init_fn(module, session)`` may assign more. ``instance_type`` is what ``module`` is: a
-    ``ModuleInstance`` by default; ``hubpub.module.Module`` when the hook may apply it.
+    ``ModuleInstance`` by default; ``hubpub.consumer.module.Module`` when the hook may apply it.
     """
     from hubpub.spec.instance import ModuleInstance
 

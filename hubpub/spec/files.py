@@ -7,8 +7,8 @@ from typing import Any
 
 from google.protobuf.message import DecodeError
 
-from hubpub import fspath
 from hubpub.errors import ModuleFormatError
+from hubpub.files import fspath
 from hubpub.spec.protos import FORMAT_V3, ModuleDef
 
 __all__ = ["ASSETS_COLLECTION", "ATTACHMENTS_COLLECTION", "IMAGE_MODULE_INFO_KEY",

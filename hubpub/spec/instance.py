@@ -1,7 +1,7 @@
 """A spec's state (variables, tables, assets) imported into the current TF1 graph.
 
 ``ModuleInstance`` does what instantiating a module and saving its variables need; exporting a
-spec needs nothing more, so ``hubpub.spec.export`` stands on it. ``hubpub.module.Module`` (the
+spec needs nothing more, so ``hubpub.spec.export`` stands on it. ``hubpub.consumer.module.Module`` (the
 consumer, one layer up) adds applying the signatures.
 """
 
@@ -12,9 +12,9 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from hubpub import function_graphs
 from hubpub._tf import tf
 from hubpub.errors import ExportError, SpecError
+from hubpub.spec import function_graphs
 from hubpub.spec.writing import write_module
 
 if TYPE_CHECKING:
@@ -82,7 +82,7 @@ class ModuleInstance:
                             f"The module has {[sorted(t) for t in spec.sorted_tags()]}")
         self._meta = spec.meta_graph(self._tags)
         # State never depends on the caller's control dependencies; inside a function graph
-        # it goes where its initializers will run (see hubpub.function_graphs).
+        # it goes where its initializers will run (see hubpub.spec.function_graphs).
         outside = function_graphs.state_goes_outside(self._graph)
         with tf.init_scope() if outside else tf.control_dependencies(None):
             if tf.executing_eagerly():

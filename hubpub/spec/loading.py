@@ -6,9 +6,9 @@ import os
 from pathlib import Path
 from typing import Any
 
-from hubpub import fspath
 from hubpub._tf import tf
 from hubpub.errors import ModuleFormatError
+from hubpub.files import fspath
 from hubpub.spec.files import ASSETS_COLLECTION, read_saved_model
 from hubpub.spec.module_spec import ModuleSpec
 
@@ -46,7 +46,7 @@ def unbake_assets(saved_model: Any, module_dir: str | Path) -> None:
 
 def load_module_spec(handle: str | os.PathLike) -> ModuleSpec:
     """Resolve a handle (directory, tarball, URL) and read its spec; nothing is executed."""
-    from hubpub.resolver import resolve
+    from hubpub.files.resolver import resolve
 
     module_dir = resolve(os.fspath(handle))
     saved_model = read_saved_model(module_dir)

@@ -18,9 +18,9 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-from hubpub import fspath
 from hubpub._tf import tf
 from hubpub.errors import ExportError, SpecError
+from hubpub.files import fspath
 from hubpub.spec.files import ASSETS_COLLECTION, MODULE_DEF_FILE, SAVED_MODEL_FILE
 from hubpub.spec.protos import FORMAT_V3, ModuleDef
 

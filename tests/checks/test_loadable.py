@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 from tensorflow.core.protobuf import saved_model_pb2
 
-from hubpub.archive import safe_extract
 from hubpub.checks.config import LintConfig
 from hubpub.commands.lint import lint_target
 from hubpub.errors import ModuleFormatError
+from hubpub.files.archive import safe_extract
 from hubpub.spec.loading import load_module_spec
 from tests.checks.lintmodules import pack
 from tests.fixture_paths import HALF_PLUS_TWO

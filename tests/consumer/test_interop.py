@@ -259,7 +259,7 @@ def _run(fetches):
 
 
 def test_half_plus_two_from_an_extracted_copy(half_plus_two_tarball, tmp_path):
-    from hubpub.archive import safe_extract
+    from hubpub.files.archive import safe_extract
 
     safe_extract(half_plus_two_tarball, tmp_path)
     np.testing.assert_allclose(_half_plus_two_values(str(tmp_path)), [2.5, 3.0, 7.0])

@@ -9,7 +9,7 @@ import sys
 import pytest
 
 from hubpub.cli import main
-from hubpub.package import pack
+from hubpub.files.package import pack
 from tests.fixture_paths import HALF_PLUS_TWO
 
 pytestmark = pytest.mark.slow

@@ -7,7 +7,7 @@ import tarfile
 import pytest
 
 from hubpub.diff import diff_targets
-from hubpub.package import pack
+from hubpub.files.package import pack
 from tests.fixture_paths import HALF_PLUS_TWO
 
 pytestmark = pytest.mark.slow

@@ -8,7 +8,7 @@ import pytest
 
 from hubpub._tf import tf
 from hubpub.diff import diff_targets
-from hubpub.package import pack
+from hubpub.files.package import pack
 from tests.diff.modulefns import TRAIN_AND_DEFAULT, classifier
 from tests.oracle import import_tensorflow_hub
 

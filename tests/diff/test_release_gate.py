@@ -14,7 +14,7 @@ import pytest
 from hubpub.cli import main
 from hubpub.errors import ManifestError
 from hubpub.manifest import load_manifest
-from hubpub.scaffold import write_scaffold
+from hubpub.pipelines.scaffold import write_scaffold
 
 HEAD = """\
 module: {handle: acme/demo, version: 2}

@@ -97,7 +97,7 @@ def test_kaggle_writes_both_files_into_the_out_directory(half_plus_two_dir, tmp_
 
 
 def test_tarball_target(tmp_path, capsys):
-    pytest.importorskip("hubpub.archive")
+    pytest.importorskip("hubpub.files.archive")
     from tests.docs.conftest import FIXTURE
 
     tarball = tmp_path / "hpt.tar.gz"

@@ -15,7 +15,7 @@ import pytest
 from hubpub.docs.meta import DocMeta
 from hubpub.docs.render import default_handle, render_docs
 from hubpub.manifest import load_manifest
-from hubpub.scaffold import TEMPLATES, write_scaffold
+from hubpub.pipelines.scaffold import TEMPLATES, write_scaffold
 from hubpub.target import build_spec, export_weights, load_recipe, module_view
 from tests.docs.pages import for_module, python_blocks, run_snippets
 from tests.docs.test_golden import _compare

@@ -68,7 +68,7 @@ def test_half_plus_two_tf2_snippet_computes_half_plus_two(half_plus_two_dir, tmp
 
 
 def test_half_plus_two_tf1_snippets(half_plus_two_dir, tmp_path):
-    pytest.importorskip("hubpub.module", reason="hubpub.Module (the core API) is not there yet")
+    pytest.importorskip("hubpub.consumer.module", reason="hubpub.Module (the core API) is not there yet")
     tf1, _ = _split(_snippets(view_of(half_plus_two_dir), HALF_PLUS_TWO_META,
                               HALF_PLUS_TWO_HANDLE))
     assert len(tf1) == 2  # inference and fine-tuning
@@ -89,7 +89,7 @@ def test_pets_tf2_snippet_runs_every_signature(pets_dir, tmp_path):
 
 
 def test_pets_tf1_snippets(pets_dir, tmp_path):
-    pytest.importorskip("hubpub.module", reason="hubpub.Module (the core API) is not there yet")
+    pytest.importorskip("hubpub.consumer.module", reason="hubpub.Module (the core API) is not there yet")
     tf1, _ = _split(_snippets(view_of(pets_dir), PETS_META, PETS_HANDLE))
     assert len(tf1) == 2
     inference, fine_tuning = _run(tf1, PETS_HANDLE, pets_dir, tmp_path)
@@ -100,7 +100,7 @@ def test_pets_tf1_snippets(pets_dir, tmp_path):
 
 def test_tarball_handle_snippet_resolves(tmp_path):
     """For a .tar.gz handle the TF2 snippet unpacks it with hub.resolve first."""
-    pytest.importorskip("hubpub.resolver", reason="hubpub.resolve is not there yet")
+    pytest.importorskip("hubpub.files.resolver", reason="hubpub.resolve is not there yet")
     from tests.docs.conftest import FIXTURE
 
     (tmp_path / "half_plus_two_v1.tar.gz").write_bytes(FIXTURE.read_bytes())

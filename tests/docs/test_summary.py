@@ -8,8 +8,8 @@ import pytest
 
 import hubpub as hub
 from hubpub._tf import tf
+from hubpub.docs.summary import summarize
 from hubpub.spec.view import ModuleView
-from hubpub.summary import summarize
 from tests.docs.conftest import view_of
 
 VARIANT_KEYS = ["tags", "is_train", "signatures", "attachments", "variables",

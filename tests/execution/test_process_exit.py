@@ -24,7 +24,7 @@ def test_streams_atexit_and_logging_are_finished(tmp_path):
         import atexit, logging, sys, tempfile
         from pathlib import Path
         import tensorflow  # noqa: F401
-        from hubpub.process_exit import exit_process
+        from hubpub.execution.process_exit import exit_process
 
         out = Path(sys.argv[1])
         folder = tempfile.TemporaryDirectory(dir=out)  # cleaned by its atexit finalizer
@@ -50,7 +50,7 @@ def test_a_running_thread_is_waited_for(tmp_path):
         import sys, threading, time
         from pathlib import Path
         import tensorflow  # noqa: F401
-        from hubpub.process_exit import exit_process
+        from hubpub.execution.process_exit import exit_process
 
         def work():
             time.sleep(0.5)
@@ -66,7 +66,7 @@ def test_a_running_thread_is_waited_for(tmp_path):
 def test_without_tensorflow_it_is_sys_exit(tmp_path):
     result = _run(tmp_path, """
         import sys
-        from hubpub.process_exit import exit_process
+        from hubpub.execution.process_exit import exit_process
 
         try:
             exit_process(4)

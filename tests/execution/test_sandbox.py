@@ -20,7 +20,7 @@ from hubpub.cli import main
 
 CONFINE_AND_WRITE = """
 import os, sys
-from hubpub.sandbox import confine
+from hubpub.execution.sandbox import confine
 print(confine(sys.argv[1]))
 open("inside.txt", "w").write("ok")
 for path in sys.argv[2:]:
@@ -34,7 +34,7 @@ for path in sys.argv[2:]:
 
 def _landlock(folder: Path) -> bool:
     """Whether this machine confines writes (probed in a child: confining is for good)."""
-    proc = subprocess.run([sys.executable, "-c", "import sys; from hubpub.sandbox import "
+    proc = subprocess.run([sys.executable, "-c", "import sys; from hubpub.execution.sandbox import "
                            "confine; print(confine(sys.argv[1]))", str(folder)],
                           capture_output=True, text=True, check=True)
     return "Landlock ABI" in proc.stdout
@@ -55,7 +55,7 @@ def test_confined_process_writes_only_in_its_folder(tmp_path):
 
 def test_confine_reports_what_it_could_not_do_instead_of_failing(tmp_path):
     # Any platform: the text says what the confinement is; the call never raises.
-    proc = subprocess.run([sys.executable, "-c", "import sys; from hubpub.sandbox import "
+    proc = subprocess.run([sys.executable, "-c", "import sys; from hubpub.execution.sandbox import "
                            "confine; print(confine(sys.argv[1]))", str(tmp_path)],
                           capture_output=True, text=True)
     assert proc.returncode == 0

@@ -6,7 +6,7 @@ import pytest
 
 import hubpub as hub
 from hubpub._tf import tf
-from hubpub.smoke import run_smoke_test
+from hubpub.execution.smoke import run_smoke_test
 
 pytestmark = pytest.mark.slow
 
@@ -42,7 +42,7 @@ def test_nan_outputs_are_problems(tmp_path):
 
 def test_in_process_run_reports_its_result_and_its_problems(tmp_path):
     """What builds of a recipe use: the same test on a thread of this process."""
-    from hubpub.smoke import InProcessSmokeRun, start_smoke_test
+    from hubpub.execution.smoke import InProcessSmokeRun, start_smoke_test
 
     hub.create_module_spec(_nan_module_fn).export(tmp_path / "nan", checkpoint_path=None)
     run = start_smoke_test(tmp_path / "nan", in_process=True)

@@ -15,14 +15,14 @@ from pathlib import Path
 
 import pytest
 
-from hubpub import archive
-from hubpub.archive import (
+from hubpub.errors import ArchiveError, HubpubError, ModuleFormatError, shortened_name
+from hubpub.files import archive
+from hubpub.files.archive import (
     Member,
     list_members,
     safe_extract,
     unpacked,
 )
-from hubpub.errors import ArchiveError, HubpubError, ModuleFormatError, shortened_name
 from hubpub.spec.files import find_module_root
 from tests.fixture_paths import HALF_PLUS_TWO
 
@@ -560,7 +560,7 @@ def test_find_module_root_without_module(tmp_path: Path, files: list[str], hint:
 
 
 def test_archive_module_does_not_import_tensorflow() -> None:
-    code = "import hubpub.archive, sys; print('tensorflow' in sys.modules)"
+    code = "import hubpub.files.archive, sys; print('tensorflow' in sys.modules)"
     out = subprocess.run([os.sys.executable, "-c", code], capture_output=True, text=True,
                          check=True)
     assert out.stdout.strip() == "False"

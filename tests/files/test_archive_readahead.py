@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from hubpub.archive import _ReadAhead
+from hubpub.files.archive import _ReadAhead
 
 
 class _Source:

@@ -15,7 +15,7 @@ def _fixture() -> Path:
 
 
 def _resolve(tmp_path: Path, **env: str) -> subprocess.CompletedProcess:
-    code = "import sys; from hubpub.resolver import resolve; print(resolve(sys.argv[1]))"
+    code = "import sys; from hubpub.files.resolver import resolve; print(resolve(sys.argv[1]))"
     return subprocess.run([sys.executable, "-c", code, _fixture().as_uri()], text=True,
                           capture_output=True, env={**os.environ, "TFHUB_CACHE_DIR":
                                                     str(tmp_path), **env})
@@ -31,7 +31,7 @@ def test_progress_is_shown_when_asked_for(tmp_path):
 def test_no_progress_by_default(tmp_path):
     env = {k: v for k, v in os.environ.items() if k != "TFHUB_DOWNLOAD_PROGRESS"}
     proc = subprocess.run([sys.executable, "-c",
-                           "import sys; from hubpub.resolver import resolve; resolve(sys.argv[1])",
+                           "import sys; from hubpub.files.resolver import resolve; resolve(sys.argv[1])",
                            _fixture().as_uri()], text=True, capture_output=True,
                           env={**env, "TFHUB_CACHE_DIR": str(tmp_path)})
     assert proc.returncode == 0

@@ -17,7 +17,7 @@ import pytest
 
 from hubpub.cli import main
 from hubpub.errors import InputError, ManifestError
-from hubpub.inputs import MAX_MANIFEST_BYTES, load_json, read_bounded
+from hubpub.files.inputs import MAX_MANIFEST_BYTES, load_json, read_bounded
 from hubpub.manifest import load_manifest
 from tests.fixture_paths import HALF_PLUS_TWO
 
@@ -268,7 +268,7 @@ def _file_size_limit(limit: int) -> None:
 ], ids=["export", "report"])
 def test_build_on_a_full_disk_is_exit_2_and_leaves_out_empty(tmp_path: Path, limit: int,
                                                              message: str) -> None:
-    from hubpub.scaffold import write_scaffold
+    from hubpub.pipelines.scaffold import write_scaffold
 
     write_scaffold("basic", tmp_path / "p", handle="acme/full")
     out = tmp_path / "out"

@@ -14,10 +14,10 @@ from pathlib import Path
 
 import pytest
 
-from hubpub.archive import safe_extract
 from hubpub.errors import ExportError, ModuleFormatError
-from hubpub.package import BLOCK_SIZE, PackResult, pack, write_checksum
-from hubpub.resolver import resolve
+from hubpub.files.archive import safe_extract
+from hubpub.files.package import BLOCK_SIZE, PackResult, pack, write_checksum
+from hubpub.files.resolver import resolve
 
 LONG_NAME = "assets/" + "very_long_asset_name_" * 8 + ".txt"  # > 100 bytes: needs a pax header
 
@@ -292,7 +292,7 @@ def test_unwritable_output(module_dir: Path, tmp_path: Path) -> None:
 
 
 def test_package_module_does_not_import_tensorflow() -> None:
-    code = "import hubpub.package, hubpub.resolver, sys; print('tensorflow' in sys.modules)"
+    code = "import hubpub.files.package, hubpub.files.resolver, sys; print('tensorflow' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True)
     assert out.stdout.strip() == "False"

@@ -29,7 +29,7 @@ import pytest
 
 import hubpub
 from hubpub.errors import ArchiveError, HandleError
-from hubpub.resolver import cache_dir, resolve
+from hubpub.files.resolver import cache_dir, resolve
 from tests.fixture_paths import HALF_PLUS_TWO
 
 FIXTURE = HALF_PLUS_TWO
@@ -562,7 +562,7 @@ def test_lock_of_a_finished_module_is_ignored(cache: Path) -> None:
 
 RESOLVE_SCRIPT = textwrap.dedent("""
     import sys
-    from hubpub.resolver import resolve
+    from hubpub.files.resolver import resolve
     print("ready", flush=True)
     sys.stdin.readline()
     reads = []
@@ -626,7 +626,7 @@ def test_killed_download_is_recovered_by_the_next_process(server: Server, cache:
     handle = f"{server.base}/m/1"
     script = textwrap.dedent("""
         import sys
-        from hubpub.resolver import resolve
+        from hubpub.files.resolver import resolve
         def progress(done, total):
             print("reading", flush=True)
             sys.stdin.readline()  # hold here until killed

@@ -569,7 +569,7 @@ def test_split_callable(tmp_path):
 
 
 def test_shipped_schema_is_a_valid_draft_2020_12_schema():
-    text = resources.files("hubpub").joinpath("manifest.schema.json").read_text("utf-8")
+    text = resources.files("hubpub.manifest").joinpath("schema.json").read_text("utf-8")
     schema = json.loads(text)
     assert schema["$schema"] == "https://json-schema.org/draft/2020-12/schema"
     jsonschema.Draft202012Validator.check_schema(schema)

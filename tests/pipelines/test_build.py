@@ -16,8 +16,8 @@ import numpy as np
 import pytest
 
 from hubpub.cli import main
-from hubpub.scaffold import TEMPLATES, write_scaffold
-from hubpub.smoke import InProcessSmokeRun
+from hubpub.execution.smoke import InProcessSmokeRun
+from hubpub.pipelines.scaffold import TEMPLATES, write_scaffold
 
 pytestmark = pytest.mark.slow
 
@@ -326,8 +326,8 @@ def test_export_progress_follows_the_checkpoint_being_written(tmp_path):
 
 
 def test_build_progress_has_parse_and_pack_with_totals(tmp_path):
-    from hubpub.build import build
     from hubpub.manifest import load_manifest
+    from hubpub.pipelines.build import build
 
     calls = []
     manifest = load_manifest(EXAMPLE)

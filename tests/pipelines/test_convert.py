@@ -18,9 +18,9 @@ import pytest
 import hubpub as hub
 from hubpub._tf import tf
 from hubpub.cli import main
-from hubpub.convert import convert_module, tf2_metadata
-from hubpub.smoke import run_smoke_test
-from hubpub.smoke_tf2 import check_tf2_export
+from hubpub.execution.smoke import run_smoke_test
+from hubpub.execution.smoke_tf2 import check_tf2_export
+from hubpub.pipelines.convert import convert_module, tf2_metadata
 from tests import modulefns
 from tests.fixture_paths import HALF_PLUS_TWO
 from tests.keras_consumer import VERSION, run_consumer, tensorflow_hub_016
@@ -203,7 +203,7 @@ def test_a_new_user_converts_a_template_from_the_cli(tmp_path):
     import subprocess
     import sys
 
-    from hubpub.scaffold import write_scaffold
+    from hubpub.pipelines.scaffold import write_scaffold
 
     write_scaffold("text-embedding", tmp_path / "project", handle="acme/words")
     out = tmp_path / "words-tf2"

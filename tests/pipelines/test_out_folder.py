@@ -13,20 +13,20 @@ import pytest
 
 from hubpub.cli import main
 from hubpub.errors import ExportError, ManifestError
-from hubpub.manifest import load_manifest
-from hubpub.outdir import (
+from hubpub.files.outdir import (
     STAGING_PREFIX,
     publish,
     remove_stale_staging,
     staging,
     system_folder_problem,
 )
-from hubpub.scaffold import write_scaffold
+from hubpub.manifest import load_manifest
+from hubpub.pipelines.scaffold import write_scaffold
 
 HOLD_STAGING = """
 import sys, time
 from pathlib import Path
-from hubpub.outdir import staging
+from hubpub.files.outdir import staging
 with staging(Path(sys.argv[1])) as stage:
     print(stage, flush=True)
     time.sleep(600)
@@ -175,7 +175,7 @@ def test_staging_is_locked_while_it_lives(tmp_path):
 def test_a_smoke_test_sweeps_private_folders_of_killed_ones():
     import tempfile
 
-    from hubpub.smoke import SMOKE_PREFIX, SmokeRun
+    from hubpub.execution.smoke import SMOKE_PREFIX, SmokeRun
 
     stale = Path(tempfile.mkdtemp(prefix=SMOKE_PREFIX))
     (stale / ".lock").write_text("12345\n")  # nobody holds it: its build was killed

@@ -12,7 +12,7 @@ import tarfile
 import pytest
 
 from hubpub.cli import main
-from hubpub.scaffold import write_scaffold
+from hubpub.pipelines.scaffold import write_scaffold
 from tests.fixture_paths import HALF_PLUS_TWO
 
 pytestmark = pytest.mark.slow

@@ -1,0 +1,1 @@
+"""The consumer's side: ``hub.Module`` and ``hub.load`` (``module``)."""

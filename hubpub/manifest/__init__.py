@@ -1,0 +1,25 @@
+"""The manifest: a publisher's YAML file, checked against ``schema.json`` and turned into a
+frozen ``Manifest`` (``model``), with every value's line and column (``marked_yaml``) and
+SPDX licence ids (``spdx``). No TensorFlow in this package."""
+
+from __future__ import annotations
+
+from hubpub.manifest.model import (
+    Manifest,
+    Previous,
+    Variant,
+    Weights,
+    load_manifest,
+    problems_as_json,
+    split_callable,
+)
+
+__all__ = [
+    "Manifest",
+    "Previous",
+    "Variant",
+    "Weights",
+    "load_manifest",
+    "problems_as_json",
+    "split_callable",
+]
