@@ -60,3 +60,37 @@ def test_a_cycle_inside_a_layer_breaks_the_contract(copy_of_the_package: Path):
     assert proc.returncode == 1, proc.stdout + proc.stderr
     assert "no import cycles between the modules of a package BROKEN" in proc.stdout
     assert "hubpub.spec" in proc.stdout
+
+
+def test_the_top_level_holds_few_modules_and_every_package_is_a_layer():
+    """The tree says what the contract says: roles are folders, the top level stays short."""
+    package = REPO / "hubpub"
+    modules = sorted(p.name for p in package.glob("*.py"))
+    assert len(modules) <= 8, modules
+    layers = " ".join(_contract_layers())
+    folders = sorted(p.name for p in package.iterdir() if (p / "__init__.py").is_file())
+    for name in folders + [m.removesuffix(".py") for m in modules if m != "__init__.py"]:
+        assert name in layers.replace(":", " ").replace("|", " ").split(), name
+
+
+def _contract_layers() -> list[str]:
+    import tomllib
+
+    config = tomllib.loads((REPO / "pyproject.toml").read_text())
+    (layers,) = [c["layers"] for c in config["tool"]["importlinter"]["contracts"]
+                 if c["id"] == "layers"]
+    return layers
+
+
+def test_the_old_convert_path_forwards_with_a_deprecation_warning():
+    code = ("import warnings, sys\n"
+            "warnings.simplefilter('error')\n"
+            "try:\n    import hubpub.convert\nexcept DeprecationWarning as w:\n    print(w)\n")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=120, cwd=REPO)
+    assert "moved to hubpub.pipelines.convert" in proc.stdout, proc.stderr
+    proc = subprocess.run([sys.executable, "-W", "ignore", "-c",
+                           "import hubpub, hubpub.convert as c; "
+                           "assert c.tf2_metadata is hubpub.tf2_metadata; print('ok')"],
+                          capture_output=True, text=True, timeout=120, cwd=REPO)
+    assert proc.stdout.strip() == "ok", proc.stderr
