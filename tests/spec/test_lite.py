@@ -24,7 +24,14 @@ def _tf_descriptors():
         tensor_shape_pb2,
         variable_pb2,
     )
-    from tensorflow.core.protobuf import meta_graph_pb2, saved_model_pb2, tensor_bundle_pb2
+    from google.protobuf import any_pb2
+    from tensorflow.core.protobuf import (
+        control_flow_pb2,
+        meta_graph_pb2,
+        saved_model_pb2,
+        saver_pb2,
+        tensor_bundle_pb2,
+    )
 
     meta = meta_graph_pb2
     return {
@@ -46,10 +53,17 @@ def _tf_descriptors():
         "BundleEntryProto": tensor_bundle_pb2.BundleEntryProto,
         "TensorProto": tensor_pb2.TensorProto,
         "BundleHeaderProto": tensor_bundle_pb2.BundleHeaderProto,
+        "ArgDef": op_def_pb2.OpDef.ArgDef, "SaverDef": saver_pb2.SaverDef,
+        "AnyList": meta.CollectionDef.AnyList, "Any": any_pb2.Any,
+        "ValuesDef": control_flow_pb2.ValuesDef,
+        "CondContextDef": control_flow_pb2.CondContextDef,
+        "WhileContextDef": control_flow_pb2.WhileContextDef,
+        "ControlFlowContextDef": control_flow_pb2.ControlFlowContextDef,
     }
 
 
 _WIRE = {"TYPE_ENUM": "varint", "TYPE_INT32": "varint", "TYPE_INT64": "varint",
+         "TYPE_UINT32": "varint", "TYPE_UINT64": "varint",
          "TYPE_BOOL": "varint", "TYPE_MESSAGE": "bytes", "TYPE_BYTES": "bytes",
          "TYPE_STRING": "bytes", "TYPE_FLOAT": "fixed32", "TYPE_FIXED32": "fixed32",
          "TYPE_DOUBLE": "fixed64"}
