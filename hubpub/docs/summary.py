@@ -59,8 +59,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from hubpub.spec.files import ATTACHMENTS_COLLECTION
-from hubpub.spec.protos import ImageModuleInfo, ModuleAttachment
 from hubpub.spec.lite import dtype_size
+from hubpub.spec.protos import ImageModuleInfo, ModuleAttachment
 from hubpub.spec.view import ModuleView, TensorView, VariantView, attr_tensor, node_name
 
 __all__ = ["summarize"]

@@ -272,8 +272,8 @@ def tensor_value(tensor: Any) -> Any:
         if field == "half_val":
             values = np.array(stored, dtype=np.uint16).view(np.float16)
         elif field in ("scomplex_val", "dcomplex_val"):
-            values = np.array([complex(a, b) for a, b in zip(stored[::2], stored[1::2])],
-                              dtype=numpy_dtype)
+            pairs = zip(stored[::2], stored[1::2], strict=False)  # an odd last value is dropped
+            values = np.array([complex(a, b) for a, b in pairs], dtype=numpy_dtype)
         else:
             values = np.array(stored, dtype=numpy_dtype)
         if values.size == 0:

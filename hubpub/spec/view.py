@@ -21,8 +21,8 @@ from typing import Any
 
 from hubpub.errors import shortened_name
 from hubpub.spec.lite import (
-    AssetFileDef,
     AnyList,
+    AssetFileDef,
     SaverDef,
     TensorProto,
     VariableDef,

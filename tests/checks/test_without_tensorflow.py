@@ -27,9 +27,17 @@ from tests.checks import modulefns as fns
 from tests.checks.lintmodules import pack, raw_saved_model, write_module
 from tests.checks.rules import (
     test_hub301_unsafe_ops as hub301,
+)
+from tests.checks.rules import (
     test_hub302_unknown_ops as hub302,
+)
+from tests.checks.rules import (
     test_hub303_leaked_paths as hub303,
+)
+from tests.checks.rules import (
     test_hub402_unsupported_collections as hub402,
+)
+from tests.checks.rules import (
     test_hub502_tf2_conversion as hub502,
 )
 from tests.fixture_paths import HALF_PLUS_TWO, REPO
