@@ -5,8 +5,10 @@ SPDX licence ids (``spdx``). No TensorFlow in this package."""
 from __future__ import annotations
 
 from hubpub.manifest.model import (
+    KaggleTarget,
     Manifest,
     Previous,
+    Signing,
     Variant,
     Weights,
     load_manifest,
@@ -15,8 +17,10 @@ from hubpub.manifest.model import (
 )
 
 __all__ = [
+    "KaggleTarget",
     "Manifest",
     "Previous",
+    "Signing",
     "Variant",
     "Weights",
     "load_manifest",
