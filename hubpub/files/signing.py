@@ -234,8 +234,10 @@ def _mismatch(text: str, signer: TrustedSigner) -> SignatureVerdict:
         reason = "it was made with another key" if text.startswith("Key mismatch") else text
         return SignatureVerdict(False, f"the signature is not valid for {signer}: {reason}")
     details = []
+    # model-signing lists its findings as a Python list's repr, which escapes quotes.
+    unquoted = text.replace("\\'", "'")
     for pattern, phrase in _MEMBER_PATTERNS:
-        for match in pattern.finditer(text):
+        for match in pattern.finditer(unquoted):
             details += [phrase.format(name.strip().rstrip("'"))
                         for name in match.group(1).split(", ")]
     return SignatureVerdict(False, f"the files do not match the signature of {signer}",

@@ -87,7 +87,7 @@ class PlannedInstance:
 class PublishPlan:
     manifest: Manifest
     build_dir: Path
-    build_sha256: str  # the TF1 tarball's: names this build in the journal
+    build_id: str  # "<version>:<TF1 tarball's SHA-256>": names this build in the journal
     version: int
     license_name: str
     notes: str
@@ -164,7 +164,8 @@ def plan_publish(manifest: Manifest, *, out_dir: Path | None = None,
     gates.append(_verify_gate(manifest, build_dir, report, instances, rebuild=rebuild))
     gates.append(_lint_gate(manifest, instances[0].module_dir))
     gates.append(_previous_gate(manifest, report))
-    return PublishPlan(manifest, build_dir, report["tarball"]["sha256"], manifest.version,
+    build_id = f"{manifest.version}:{report['tarball']['sha256']}"
+    return PublishPlan(manifest, build_dir, build_id, manifest.version,
                        license_name, notes or _default_notes(manifest, report), instances,
                        gates)
 
@@ -368,7 +369,7 @@ def publish(plan: PublishPlan, *, timeout: float = 300.0) -> list[Published]:
         upload = _upload_of(plan, instance)
         latest = kaggle_upload.latest_version(upload, timeout=timeout)
         entry = journal.get(instance.handle, {})
-        if entry.get("build") == plan.build_sha256 and latest is not None and (
+        if entry.get("build") == plan.build_id and latest is not None and (
                 entry.get("before") is None or latest > entry["before"]):
             journal[instance.handle] = {**entry, "state": "done", "version": latest}
             write_text_atomically(journal_path, json.dumps(journal, indent=2) + "\n")
@@ -378,7 +379,7 @@ def publish(plan: PublishPlan, *, timeout: float = 300.0) -> list[Published]:
             raise PublishError(f"{instance.handle} already has version {latest}, so version "
                                f"{plan.version} of {plan.manifest.handle} was published "
                                "before; raise module.version in the manifest and rebuild")
-        journal[instance.handle] = {"build": plan.build_sha256, "before": latest,
+        journal[instance.handle] = {"build": plan.build_id, "before": latest,
                                     "state": "sent"}
         write_text_atomically(journal_path, json.dumps(journal, indent=2) + "\n")
         with _staged(instance) as folder:
