@@ -127,7 +127,8 @@ def parse_destination(text: str, *, private: bool = True) -> KaggleTarget:
     if kind != "kaggle" or len(parts) != 3 or not all(slug.match(p) for p in parts):
         raise HubpubError(f"--to {text}: expected kaggle:OWNER/MODEL/VARIATION, each a Kaggle "
                           "slug (lowercase letters, digits and '-')")
-    return KaggleTarget(*parts, private=private)
+    owner, model, variation = parts
+    return KaggleTarget(owner, model, variation, private=private)
 
 
 # --- the plan --------------------------------------------------------------------------------
@@ -283,7 +284,7 @@ def _folder_problems(instance: PlannedInstance, tarball: Path) -> list[str]:
     for _, parts, data in iter_members(tarball):
         if data is not None:
             digest = hashlib.sha256()
-            for chunk in iter(lambda: data.read(1 << 20), b""):
+            while chunk := data.read(1 << 20):
                 digest.update(chunk)
             packed["/".join(parts)] = digest.hexdigest()
     here = {f.name: f.sha256 for f in instance.files if f.name != SIGNATURE_NAME}
