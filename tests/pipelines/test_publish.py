@@ -289,3 +289,18 @@ def test_help_imports_neither_kagglehub_nor_model_signing():
     names = set(json.loads(proc.stderr.splitlines()[-1]))
     assert "hubpub.commands.publish" in names
     assert not names & {"tensorflow", "kagglehub", "model_signing", "kagglesdk", "sigstore"}
+
+
+def test_the_github_action_publishes_on_tags_and_dry_runs_otherwise():
+    import yaml
+
+    from tests.fixture_paths import REPO
+
+    action = yaml.safe_load((REPO / "action.yml").read_text())
+    assert action["inputs"]["mode"]["default"] == "lint"
+    step = next(s for s in action["runs"]["steps"] if "publish" in s.get("run", ""))
+    assert step["if"] == "${{ inputs.mode == 'publish' }}"
+    assert step["env"]["ON_TAG"] == "${{ startsWith(github.ref, 'refs/tags/') }}"
+    assert 'hubpub publish "$TARGET" --yes' in step["run"]
+    assert 'hubpub build "$TARGET" ${SIGN:+--sign "$SIGN"}' in step["run"]
+    assert "${{" not in step["run"]  # inputs reach the shell through the environment only
