@@ -186,12 +186,11 @@ def latest_version(instance: InstanceUpload, *, timeout: float) -> int | None:
     """The newest version number of the instance on Kaggle; None when it does not exist."""
     import requests
     from kagglesdk.models.types.model_api_service import ApiGetModelInstanceRequest
-    from kagglesdk.models.types.model_enums import ModelFramework
 
     def get() -> int | None:
         request = ApiGetModelInstanceRequest()
         request.owner_slug, request.model_slug = instance.owner, instance.model
-        request.framework = ModelFramework[_FRAMEWORKS[instance.framework]]
+        request.framework = _framework(instance)
         request.instance_slug = instance.variation
         with _client() as api:
             try:
@@ -232,24 +231,36 @@ def upload_version(instance: InstanceUpload, *, notes: str, exists: bool,
         _create_instance(instance, tokens, timeout)
 
 
-def _create_model(instance: InstanceUpload, timeout: float) -> None:
-    from kagglesdk.models.types.model_api_service import ApiCreateModelRequest
-
+def _mutate(what: str, method: str, request: Any, timeout: float) -> None:
+    """A create call; Kaggle reports its refusals in the answer's body (BackendError)."""
     _, _, exceptions, _ = _kagglehub()
-    request = ApiCreateModelRequest()
-    request.owner_slug, request.slug = instance.owner, instance.model
-    request.title, request.is_private = instance.model, instance.private
 
     def create() -> None:
         with _client() as api:
-            exceptions.handle_mutate_call(lambda: api.models.model_api_client.create_model(
-                request))
+            call = getattr(api.models.model_api_client, method)
+            exceptions.handle_mutate_call(lambda: call(request))
 
+    _call(what, create, timeout)
+
+
+def _create_model(instance: InstanceUpload, timeout: float) -> None:
+    from kagglesdk.models.types.model_api_service import ApiCreateModelRequest
+
+    request = ApiCreateModelRequest()
+    request.owner_slug, request.slug = instance.owner, instance.model
+    request.title, request.is_private = instance.model, instance.private
     try:
-        _call(f"creating the model {instance.owner}/{instance.model}", create, timeout)
+        _mutate(f"creating the model {instance.owner}/{instance.model}", "create_model",
+                request, timeout)
     except PublishError as exc:
         raise PublishError(f"{exc}; check that the owner '{instance.owner}' exists on Kaggle "
                            "and that these credentials may publish under it") from exc
+
+
+def _framework(instance: InstanceUpload) -> Any:
+    from kagglesdk.models.types.model_enums import ModelFramework
+
+    return ModelFramework[_FRAMEWORKS[instance.framework]]
 
 
 def _create_instance(instance: InstanceUpload, tokens: Any, timeout: float) -> None:
@@ -257,27 +268,18 @@ def _create_instance(instance: InstanceUpload, tokens: Any, timeout: float) -> N
         ApiCreateModelInstanceRequest,
         ApiCreateModelInstanceRequestBody,
     )
-    from kagglesdk.models.types.model_enums import ModelFramework
 
-    _, _, exceptions, _ = _kagglehub()
     uploaded = tokens.to_proto()
     request = ApiCreateModelInstanceRequest()
     request.owner_slug, request.model_slug = instance.owner, instance.model
     body = ApiCreateModelInstanceRequestBody()
-    body.instance_slug = instance.variation
-    body.framework = ModelFramework[_FRAMEWORKS[instance.framework]]
+    body.instance_slug, body.framework = instance.variation, _framework(instance)
     body.overview, body.usage = instance.overview, instance.usage
     body.license_name, body.fine_tunable = instance.license_name, instance.fine_tunable
     body.training_data = list(instance.training_data)
     body.files, body.directories = uploaded.files, uploaded.directories
     request.body = body
-
-    def create() -> None:
-        with _client() as api:
-            exceptions.handle_mutate_call(
-                lambda: api.models.model_api_client.create_model_instance(request))
-
-    _call(f"creating {instance.handle}", create, timeout)
+    _mutate(f"creating {instance.handle}", "create_model_instance", request, timeout)
 
 
 def _create_version(instance: InstanceUpload, tokens: Any, notes: str, timeout: float) -> None:
@@ -285,25 +287,17 @@ def _create_version(instance: InstanceUpload, tokens: Any, notes: str, timeout: 
         ApiCreateModelInstanceVersionRequest,
         ApiCreateModelInstanceVersionRequestBody,
     )
-    from kagglesdk.models.types.model_enums import ModelFramework
 
-    _, _, exceptions, _ = _kagglehub()
     uploaded = tokens.to_proto()
     request = ApiCreateModelInstanceVersionRequest()
     request.owner_slug, request.model_slug = instance.owner, instance.model
-    request.framework = ModelFramework[_FRAMEWORKS[instance.framework]]
-    request.instance_slug = instance.variation
+    request.framework, request.instance_slug = _framework(instance), instance.variation
     body = ApiCreateModelInstanceVersionRequestBody()
     body.version_notes = notes
     body.files, body.directories = uploaded.files, uploaded.directories
     request.body = body
-
-    def create() -> None:
-        with _client() as api:
-            exceptions.handle_mutate_call(
-                lambda: api.models.model_api_client.create_model_instance_version(request))
-
-    _call(f"creating a version of {instance.handle}", create, timeout)
+    _mutate(f"creating a version of {instance.handle}", "create_model_instance_version",
+            request, timeout)
 
 
 def is_installed() -> bool:
