@@ -25,7 +25,7 @@ from importlib import metadata, resources
 from typing import Any
 
 __all__ = ["OpRegistry", "installed_tensorflow_version", "live_registry", "op_registry",
-           "snapshot_registry", "snapshot_versions"]
+           "registered_ops", "snapshot_registry", "snapshot_versions"]
 
 # Distributions that install the `tensorflow` package, most common first.
 _TF_DISTRIBUTIONS = ("tensorflow", "tensorflow-cpu", "tensorflow-intel", "tensorflow-macos",
@@ -97,21 +97,31 @@ def snapshot_registry(version: str) -> OpRegistry | None:
         ref_outputs=frozenset(data["ref_outputs"]) if "ref_outputs" in data else None)
 
 
-def live_registry() -> OpRegistry:
-    """The registry of the TensorFlow in this process (imported if it is not yet)."""
+def registered_ops() -> tuple[str, list[Any]]:
+    """TensorFlow's version and the ``OpDef`` of every op registered in this process.
+
+    Needs TensorFlow and nothing else of hubpub's, so that ``tools/snapshot_op_registry.py``
+    runs in a virtual environment holding another TensorFlow version.
+    """
+    import tensorflow as tf
     from tensorflow.core.framework import op_def_pb2
     from tensorflow.python.client import pywrap_tf_session as c_api
 
-    from hubpub._tf import tf
-
     buffer = c_api.TF_GetAllOpList()
     try:
-        ops = op_def_pb2.OpList.FromString(c_api.TF_GetBuffer(buffer)).op
+        return tf.__version__, list(op_def_pb2.OpList.FromString(c_api.TF_GetBuffer(buffer)).op)
     finally:
         c_api.TF_DeleteBuffer(buffer)
+
+
+def live_registry() -> OpRegistry:
+    """The registry of the TensorFlow in this process (imported if it is not yet)."""
+    import hubpub._tf  # noqa: F401  (TF_USE_LEGACY_KERAS before TensorFlow's first import)
+
+    version, ops = registered_ops()
     return OpRegistry(
-        tensorflow=tf.__version__,
-        source=f"the op registry of TensorFlow {tf.__version__} loaded in this process",
+        tensorflow=version,
+        source=f"the op registry of TensorFlow {version} loaded in this process",
         ops=frozenset(op.name for op in ops),
         stateful=frozenset(op.name for op in ops if op.is_stateful),
         state_ops=frozenset(op.name for op in ops if op.is_stateful and not op.input_arg),
