@@ -17,9 +17,10 @@ The key, in two steps (as ccache's "manifest mode"):
    package metadata, no import) and of Python;
 2. the entry records every file the build read, each with its digest, and is used only if all
    still match: the Python files of the project imported while module_fn was loaded and run
-   (found in ``sys.modules`` after the build) and the ``.py`` files beside them (a new module could
-   shadow an import), assets, signature schemas, training sources, the recipe's files (the
-   embedding file) and the weights' checkpoint or training directory.
+   (found in ``sys.modules`` after the build) and the ``.py`` files beside them (a new module
+   could shadow an import), every file the manifest names (``build_inputs.named_inputs``:
+   module_fn and hook files, assets, signature schemas, training sources, the recipe's
+   embedding file, the checkpoint) and the whole training directory.
 
 Files are compared by SHA-256 of their content, except checkpoint data shards: their index
 (hashed) holds the CRC32C of every tensor, so a shard is compared by size and modification
@@ -161,26 +162,19 @@ def _project_modules(folder: Path) -> list[Path]:
 
 
 def _build_inputs(manifest: Manifest, imported: Sequence[Path]) -> list[str]:
-    """Every file (or folder) the build and the rules read, as absolute resolved paths."""
-    paths: set[Path] = set(imported)
+    """Every file (or folder) the build and the rules read, as absolute resolved paths: what
+    the manifest names (as ``build-report.json`` records it), the project modules module_fn
+    imported with the ``.py`` files beside them, and the whole training directory."""
+    from hubpub.pipelines.build_inputs import named_inputs
+
+    paths: set[Path] = set(imported) | set(named_inputs(manifest))
     for module in imported:  # a new sibling module could shadow an import next time
         with contextlib.suppress(OSError):
             paths.update(module.parent.glob("*.py"))
-    paths.update(manifest.assets.values())
-    paths.update(manifest.training_sources)
-    for claim in manifest.signatures.values():
-        if isinstance(claim, Mapping):
-            paths.update(Path(p) for p in claim.values() if isinstance(p, (str, Path)))
-    for value in (manifest.recipe or {}).values():
-        if isinstance(value, str) and (manifest.folder / value).exists():
-            paths.add(manifest.folder / value)
-    weights = manifest.weights
-    if weights.checkpoint is not None:
-        checkpoint = Path(weights.checkpoint)
-        paths.update(checkpoint.parent.glob(checkpoint.name + ".*"))
-        paths.add(checkpoint)  # a V1 checkpoint, or a prefix that is not there
-    if weights.training_dir is not None:
-        paths.add(Path(weights.training_dir))
+    if manifest.weights.training_dir is not None:
+        paths.add(Path(manifest.weights.training_dir))
+    if manifest.weights.checkpoint is not None:
+        paths.add(Path(manifest.weights.checkpoint))  # a V1 checkpoint, or a missing prefix
     return sorted({str(p.resolve()) for p in paths})
 
 

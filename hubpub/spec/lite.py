@@ -254,12 +254,12 @@ def tensor_value(tensor: Any) -> Any:
     for size in shape:
         count *= size
     if tensor.dtype == 7:
-        values = list(tensor.string_val)
-        if len(values) < count and count > _MAX_PADDED_ELEMENTS:
+        strings = list(tensor.string_val)
+        if len(strings) < count and count > _MAX_PADDED_ELEMENTS:
             return None
-        values += [values[-1] if values else b""] * (count - len(values))
+        strings += [strings[-1] if strings else b""] * (count - len(strings))
         try:
-            return np.array(values, dtype=object).reshape(shape)
+            return np.array(strings, dtype=object).reshape(shape)
         except ValueError:
             return None
     if tensor.dtype not in _VALUE_FIELDS:
