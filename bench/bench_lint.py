@@ -105,6 +105,9 @@ def main() -> None:
     parser.add_argument("--nodes", type=int, nargs="+", default=[2000, 5000, 10000, 20000])
     parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args()
+    # As an installed package: Python writes and reuses bytecode (a checkout run with
+    # PYTHONDONTWRITEBYTECODE=1 would compile hubpub's sources in every process).
+    os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
     base = best_time([sys.executable, "-c", "import tensorflow"], args.repeat)
     print(f"bare `import tensorflow`: {base:.2f} s (best of {args.repeat})")
     print(f"{'nodes':>8} {'lint s':>8} {'x import':>9} {'rules s':>8} {'us/node':>8}")

@@ -172,8 +172,8 @@ def lint(args: argparse.Namespace, *,
             baseline = load_baseline(config.baseline)
         plans.append((target, manifest, config, baseline))
 
-    cache = None
-    if getattr(args, "cache", False):
+    cache = None  # only manifests are answered from it
+    if getattr(args, "cache", False) and any(plan[1] is not None for plan in plans):
         from hubpub.files.private_cache import PrivateCache, default_folder
 
         cache = PrivateCache(default_folder())

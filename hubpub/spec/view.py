@@ -290,8 +290,23 @@ class VariantView:
         fed = {_tensor(t) for view in sig.inputs.values() for t in view.tensor_names}
         return self._walk([t for view in sig.outputs.values() for t in view.tensor_names], fed)
 
+    @functools.cached_property
+    def _input_nodes(self) -> dict[str, tuple[str, ...]]:
+        """Top-level node -> the nodes of its data and control inputs (parsed once)."""
+        return {name: tuple(node_name(i) for i in node.input) for name, node in self.nodes.items()}
+
     def _walk(self, refs: Iterable[str], fed: Set[str] = frozenset()) -> set[str]:
         """Top-level nodes ``refs`` depend on, not walking past the tensors in ``fed``."""
+        if not fed:  # by node name: no tensor names to keep apart
+            inputs = self._input_nodes
+            names = [node_name(r) for r in refs]
+            reached: set[str] = set()
+            while names:
+                name = names.pop()
+                if name not in reached and name in inputs:
+                    reached.add(name)
+                    names.extend(inputs[name])
+            return reached
         stack = [_tensor(r) for r in refs]
         seen: set[str] = set()
         # Iterative: recursion overflows on 20,000-node graphs.
@@ -320,19 +335,32 @@ class VariantView:
 
     def reachable_functions(self, node_names: Sequence[str]) -> set[str]:
         """Library functions called, directly or transitively, by the given top-level nodes."""
+        if not self.functions:  # most TF1 graphs: nothing to look for in 20,000 nodes
+            return set()
         todo: list[str] = []
         for name in node_names:
-            if name in self.nodes:
-                todo.extend(self.called_functions(self.nodes[name]))
+            todo.extend(self._top_level_calls.get(name, ()))
         seen: set[str] = set()
         while todo:
             fname = todo.pop()
             if fname in seen or fname not in self.functions:
                 continue
             seen.add(fname)
-            for node in self.functions[fname].node_def:
-                todo.extend(self.called_functions(node))
+            todo.extend(self._body_calls[fname])
         return seen
+
+    @functools.cached_property
+    def _top_level_calls(self) -> dict[str, frozenset[str]]:
+        """Top-level node -> the functions it calls, for the nodes that call any."""
+        calls = ((node.name, self.called_functions(node))
+                 for node in self.meta_graph.graph_def.node)
+        return {name: frozenset(called) for name, called in calls if called}
+
+    @functools.cached_property
+    def _body_calls(self) -> dict[str, frozenset[str]]:
+        """Library function -> the functions its body's nodes call."""
+        return {fname: frozenset().union(*(self.called_functions(n) for n in func.node_def))
+                for fname, func in self.functions.items()}
 
     def fold_string(self, ref: str) -> str | None:
         """The value a top-level scalar string tensor always has, or None when not constant.
@@ -394,8 +422,10 @@ class VariantView:
         publisher's source line.
         """
         out: dict[str, list[str]] = {}
+        if not self.functions:
+            return out
         for node in self.meta_graph.graph_def.node:
-            if self.called_functions(node):
+            if node.name in self._top_level_calls:
                 for fname in sorted(self.reachable_functions([node.name])):
                     out.setdefault(fname, []).append(node.name)
         return out
