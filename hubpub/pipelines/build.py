@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import platform
 import time
 from collections.abc import Callable, Iterator
@@ -263,8 +264,10 @@ def _write_docs(manifest: Manifest, view: ModuleView, report: dict[str, Any], st
 
     name = f"{base}.md"
     previous = out_dir / name
-    existing = ({MARKDOWN_FILE: previous.read_text(encoding="utf-8")}
-                if previous.is_file() else None)  # its hand-written sections survive
+    from hubpub.files.inputs import PAGE, read_text
+
+    existing = ({MARKDOWN_FILE: read_text(previous, PAGE)}  # not UTF-8, a FIFO: exit 2
+                if os.path.lexists(previous) else None)  # its hand-written sections survive
     pages = render_docs(view, manifest, fmt="markdown", build_report=report, existing=existing)
     (stage / name).write_text(pages[MARKDOWN_FILE], encoding="utf-8")
     return [name]
