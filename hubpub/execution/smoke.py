@@ -59,6 +59,7 @@ class SmokeRun:
 
     def __init__(self, module_dir: Path | None = None, tf2_dir: Path | None = None, *,
                  timeout: float = TIMEOUT_SECONDS) -> None:
+        from hubpub.execution.process_exit import child_environment
         from hubpub.execution.sandbox import child_env
 
         self.timeout = timeout
@@ -75,7 +76,7 @@ class SmokeRun:
             self._process = subprocess.Popen(
                 argv, stdin=subprocess.PIPE if module_dir is None else subprocess.DEVNULL,
                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=self._folder,
-                env=child_env(self._folder))
+                env=child_environment(child_env(self._folder)))  # it dies with this process
         except BaseException:
             self._remove_folder()
             raise
@@ -118,13 +119,15 @@ class SmokeRun:
                                 f"--timeout SECONDS"])
         finally:
             self._remove_folder()
-        try:
-            data = json.loads(out.strip().splitlines()[-1])
-        except (ValueError, IndexError):
-            tail = "\n".join(err.strip().splitlines()[-15:])
-            return SmokeResult([f"smoke test process failed (exit {self._process.returncode}):"
-                                f"\n{tail}"])
-        return SmokeResult(data["problems"], data["signatures"], data.get("confinement", ""))
+        try:  # a child that ends without its result (or not with 0) failed, whatever it says
+            data = json.loads(out.strip().splitlines()[-1]) if self._process.returncode == 0 \
+                else None
+            return SmokeResult(data["problems"], data["signatures"], data.get("confinement", ""))
+        except (ValueError, IndexError, KeyError, TypeError):
+            from hubpub.execution.process_exit import missing_result
+
+            return SmokeResult([missing_result("the smoke test process",
+                                               self._process.returncode, err)])
 
 
 class InProcessSmokeRun:
@@ -363,7 +366,10 @@ def main(argv: list[str] | None = None) -> int:
     """The child: the result is the last line on stdout; anything the module prints goes to
     stderr, so it cannot corrupt or fake the result."""
     argv = sys.argv[1:] if argv is None else argv
+    from hubpub.execution.process_exit import die_with_parent
     from hubpub.execution.sandbox import SANDBOX_ENV, confine
+
+    die_with_parent()  # a build killed with SIGKILL takes its smoke test with it
 
     confinement = ""
     if os.environ.get(SANDBOX_ENV):
@@ -377,8 +383,8 @@ def main(argv: list[str] | None = None) -> int:
         import hubpub.consumer.module  # noqa: F401  (the slow imports, done while the parent works)
 
         line = sys.stdin.readline().strip()
-        if not line:  # the parent gave up before there was a module to test
-            return 0
+        if not line:  # the parent gave up before there was a module to test: no result
+            return 2
         argv = line.split("\t")  # the module, and its TF2 export when there is one
     result = run_smoke_test(*argv[:2])
     result.confinement = confinement
