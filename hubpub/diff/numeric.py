@@ -70,7 +70,7 @@ def _run_child(before: Path, after: Path, timeout: float) -> list[dict[str, Any]
     try:
         done = run_child([sys.executable, "-m", "hubpub.diff.numeric", str(before.resolve()),
                           str(after.resolve())], what="--numeric", timeout=timeout,
-                         cwd=folder, env=child_env(folder))
+                         cwd=folder, env=child_env(folder, readable=[before, after]))
     finally:
         shutil.rmtree(folder, ignore_errors=True)
     try:  # a child that ends without its result (or not with 0) failed, whatever it says
@@ -145,14 +145,11 @@ def _rows(before: str, after: str) -> list[dict[str, Any]]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    import os
-
     from hubpub.execution.process_exit import die_with_parent
-    from hubpub.execution.sandbox import SANDBOX_ENV, confine
+    from hubpub.execution.sandbox import confine_from_env
 
     die_with_parent()
-    if os.environ.get(SANDBOX_ENV):
-        confine(os.environ[SANDBOX_ENV])  # first, while this process has one thread
+    confine_from_env()  # first, while this process has one thread
     before, after = sys.argv[1:] if argv is None else argv
     print(json.dumps(_rows(before, after)))
     return 0

@@ -109,16 +109,24 @@ def build(manifest: Manifest, *, out_dir: Path | None = None, progress: Progress
     # fresh, confined child, started first: it imports TensorFlow while this process works.
     in_process = manifest.recipe is not None
 
+    out = Path(out_dir) if out_dir else manifest.output
+
     def start_smoke() -> SmokeRun | InProcessSmokeRun | None:
         if smoke and not runs:
-            runs.append(start_smoke_test(timeout=timeout, in_process=in_process))
+            if not in_process:  # the confined child may read only there (and the system)
+                from hubpub.files.outdir import refuse_system_folder
+
+                refuse_system_folder(out)
+                out.mkdir(parents=True, exist_ok=True)
+            runs.append(start_smoke_test(timeout=timeout, in_process=in_process,
+                                         readable=[out]))
         return runs[0] if runs else None
 
     if not in_process:
         start_smoke()
     try:
         with time_limit(timeout):
-            return _build(manifest, Path(out_dir) if out_dir else manifest.output,
+            return _build(manifest, out,
                           _Timer(progress), start_smoke, progress,
                           tf2=manifest.tf2 if tf2 is None else tf2, timeout=timeout)
     finally:
