@@ -185,13 +185,14 @@ def _chunks(stream: BinaryIO, reader: _Reader) -> Iterator[tuple[bytearray, int]
                 yield carry + b"\n", done
             return
         cut = chunk.rfind(b"\n", start) + 1
+        end_of_carried = chunk.find(b"\n", start) if cut and start else len(chunk)
+        limit = max_line_bytes(reader.layout.dim if reader.layout else
+                               reader.header[2] if reader.header else None)
+        if end_of_carried > limit:
+            raise reader.error(lines + 1, f"the line is longer than {limit:,} bytes; is this "
+                                          f"an embedding text file? (raise the limit with "
+                                          f"{EMBEDDING_LINE.env})")
         if not cut:  # no line end yet: one long line
-            limit = max_line_bytes(reader.layout.dim if reader.layout else
-                                   reader.header[2] if reader.header else None)
-            if len(chunk) > limit:
-                raise reader.error(lines + 1, f"the line is longer than {limit:,} bytes (and "
-                                              f"goes on); is this an embedding text file? "
-                                              f"(raise the limit with {EMBEDDING_LINE.env})")
             carry = chunk
             continue
         carry = chunk[cut:]
