@@ -122,8 +122,9 @@ class SmokeRun:
         finally:
             self._remove_folder()
         try:  # a child that ends without its result (or not with 0) failed, whatever it says
-            data = json.loads(out.strip().splitlines()[-1]) if self._process.returncode == 0 \
-                else None
+            if self._process.returncode != 0:
+                raise ValueError(self._process.returncode)
+            data = json.loads(out.strip().splitlines()[-1])
             return SmokeResult(data["problems"], data["signatures"], data.get("confinement", ""))
         except (ValueError, IndexError, KeyError, TypeError):
             from hubpub.execution.process_exit import missing_result

@@ -527,9 +527,9 @@ def iter_members(tarball: Path | BinaryIO | str, *, max_bytes: int | None = None
             if member.isdir():
                 yield record, parts, None
                 continue
-            limit = limit_of_member("/".join(parts[-2:])) or limit_of_member(parts[-1])
-            if limit is not None and member.size > limit.max_bytes:  # before it is read
-                raise ArchiveError(limit.refusal(member.size), member=member.name)
+            cap = limit_of_member("/".join(parts[-2:])) or limit_of_member(parts[-1])
+            if cap is not None and member.size > cap.max_bytes:  # before it is read
+                raise ArchiveError(cap.refusal(member.size), member=member.name)
             source = tar.extractfile(member)
             assert source is not None  # regular files always have data
             yield record, parts, _CheckedStream(source, what, member.name)

@@ -8,7 +8,6 @@ import http.server
 import os
 import subprocess
 import sys
-import textwrap
 import threading
 import time
 from pathlib import Path
@@ -17,7 +16,6 @@ import pytest
 
 from hubpub.spec.checkpoint_index import ShardCheck, TensorEntry, mask_crc32c
 from tests.hostile.conftest import copy_module, tarball_of
-
 
 # --- checkpoints ---------------------------------------------------------------------------------
 
