@@ -22,12 +22,13 @@ from hubpub.errors import CheckFailure, HandleError, HubpubError, InputError
 from hubpub.files.archive import remove_tree
 from hubpub.files.inputs import CHECKSUM_FILE, load_json, read_text
 from hubpub.files.package import sha256_of
+from hubpub.files.signing import TrustedSigner
 from hubpub.spec.checkpoint_index import ShardCheck, TensorEntry
 from hubpub.spec.files import SAVED_MODEL_FILE
 
 _CHUNK = 1 << 20
 
-__all__ = ["Check", "VerifyResult", "read_checksum_file", "verify_tarball"]
+__all__ = ["Check", "VerifyResult", "read_checksum_file", "signature_check", "verify_tarball"]
 
 _HEX = re.compile(r"^[0-9a-fA-F]{64}$")
 
@@ -36,7 +37,7 @@ _HEX = re.compile(r"^[0-9a-fA-F]{64}$")
 class Check:
     """One verification step: its name, whether it passed, and what it found."""
 
-    name: str  # digest | layout | format | rebuild
+    name: str  # digest | layout | format | rebuild | signature
     ok: bool
     message: str
     details: list[str] = field(default_factory=list)
@@ -153,9 +154,12 @@ def _checkpoint_problems(side: Side, variables: set[str], tarball: Path) -> list
 
 def verify_tarball(tarball: str | Path, *, sha256_file: Path | None = None,
                    manifest: Path | None = None,
-                   progress: Callable[[str, int | None, int | None], None] | None = None
-                   ) -> VerifyResult:
+                   progress: Callable[[str, int | None, int | None], None] | None = None,
+                   signature: tuple[Path, TrustedSigner] | None = None) -> VerifyResult:
     """Verify a module tarball; see the module docstring for the checks.
+
+    With ``signature`` (a signature file and whom it must come from), also check that the
+    tarball's files are the ones that were signed (``signature_check``).
 
     Raises:
         HandleError: the tarball or the checksum file is missing.
@@ -173,6 +177,8 @@ def verify_tarball(tarball: str | Path, *, sha256_file: Path | None = None,
     side = read_tarball(path, shown=shown)
     checks = [_digest_check(path, sha256_of(path), sha256_file), _layout_check(side),
               _format_check(side, path)]
+    if signature is not None:
+        checks.append(signature_check(path, *signature))
     if manifest is not None:
         checks.append(_rebuild_check(path, side, Path(manifest), progress))
     return VerifyResult(shown, checks)
@@ -249,3 +255,27 @@ def member_differences(given: Side, rebuilt: Side) -> list[str]:
                      "order, headers, owners, times or compression); rebuild it with "
                      "`hubpub build`, which packs reproducibly")
     return lines
+
+
+def signature_check(tarball: Path, signature: Path, signer: TrustedSigner) -> Check:
+    """The tarball's members against an OpenSSF model signature (``hubpub build --sign``).
+
+    Raises:
+        SignatureError: the signature or key file cannot be read.
+        MissingExtraError: model-signing is not installed.
+    """
+    from hubpub.files.archive import safe_extract
+    from hubpub.files.signing import check_installed, verify_directory
+
+    check_installed()
+    if not Path(signature).is_file():
+        raise HandleError(f"the signature file {signature} does not exist; `hubpub build "
+                          "--sign` writes it beside the tarball as <tarball>.sig")
+    folder = Path(tempfile.mkdtemp(prefix="hubpub-verify-"))
+    try:
+        (folder / "module").mkdir()
+        safe_extract(tarball, folder / "module")
+        verdict = verify_directory(folder / "module", Path(signature), signer)
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+    return Check("signature", verdict.ok, verdict.message, verdict.details)
