@@ -277,5 +277,5 @@ def signature_check(tarball: Path, signature: Path, signer: TrustedSigner) -> Ch
         safe_extract(tarball, folder / "module")
         verdict = verify_directory(folder / "module", Path(signature), signer)
     finally:
-        shutil.rmtree(folder, ignore_errors=True)
+        remove_tree(folder, missing_ok=True)
     return Check("signature", verdict.ok, verdict.message, verdict.details)
