@@ -183,6 +183,7 @@ def _build(manifest: Manifest, out_dir: Path, timer: _Timer,
             raise CheckFailure("smoke test failed:\n  " + "\n  ".join(smoke_result.problems),
                                findings=findings)
         report = _report(manifest, view, findings, module_dir, packed, smoke_result, timer)
+        report["authoring"] = spec.notes  # what hubpub changed in the graphs, in full
         if previous is not None:
             report["previous"] = previous
         written = [base, packed.path.name, packed.path.name + ".sha256", "build-report.json"]
