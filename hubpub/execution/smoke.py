@@ -32,6 +32,7 @@ __all__ = ["SMOKE_PREFIX", "InProcessSmokeRun", "SmokeResult", "SmokeRun", "run_
 
 BATCH = 2
 SMOKE_PREFIX = "hubpub-smoke-"  # the child's private folder, in the system temp folder
+_OPTIONS_ENV = "HUBPUB_SMOKE_OPTIONS"  # JSON: run_smoke_test's keyword arguments, for the child
 
 
 @dataclass
@@ -58,7 +59,7 @@ class SmokeRun:
     """
 
     def __init__(self, module_dir: Path | None = None, tf2_dir: Path | None = None, *,
-                 timeout: float = TIMEOUT_SECONDS) -> None:
+                 timeout: float = TIMEOUT_SECONDS, fine_tune: bool = True) -> None:
         from hubpub.execution.sandbox import child_env
 
         self.timeout = timeout
@@ -75,7 +76,8 @@ class SmokeRun:
             self._process = subprocess.Popen(
                 argv, stdin=subprocess.PIPE if module_dir is None else subprocess.DEVNULL,
                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=self._folder,
-                env=child_env(self._folder))
+                env={**child_env(self._folder),
+                     _OPTIONS_ENV: json.dumps({"fine_tune": fine_tune})})
         except BaseException:
             self._remove_folder()
             raise
@@ -140,14 +142,15 @@ class InProcessSmokeRun:
     CONFINEMENT = ("none needed: run in the build process, on a graph of hubpub's own recipe "
                    "(no publisher code)")
 
-    def __init__(self) -> None:
+    def __init__(self, *, fine_tune: bool = True) -> None:
         self._thread: threading.Thread | None = None
         self._result = SmokeResult(["the smoke test did not run"])
+        self._fine_tune = fine_tune
 
     def test(self, module_dir: Path, tf2_dir: Path | None = None) -> None:
         def run() -> None:
             try:
-                self._result = run_smoke_test(module_dir, tf2_dir)
+                self._result = run_smoke_test(module_dir, tf2_dir, fine_tune=self._fine_tune)
             except Exception as exc:  # the module is what is under test: report, don't crash
                 self._result = SmokeResult([f"smoke test failed: {type(exc).__name__}: {exc}"])
             self._result.confinement = self.CONFINEMENT
@@ -167,18 +170,19 @@ class InProcessSmokeRun:
 
 def start_smoke_test(module_dir: Path | None = None, tf2_dir: Path | None = None, *,
                      timeout: float = TIMEOUT_SECONDS, in_process: bool = False,
-                     ) -> SmokeRun | InProcessSmokeRun:
+                     fine_tune: bool = True) -> SmokeRun | InProcessSmokeRun:
     """Start the child process; without ``module_dir``, call ``test(module_dir)`` later.
 
     ``in_process`` runs it on a thread of this process instead (``InProcessSmokeRun``): only
-    for modules whose graph no publisher code wrote.
+    for modules whose graph no publisher code wrote. ``fine_tune=False`` (the manifest says
+    ``fine_tunable: false``) skips the training step.
     """
     if in_process:
-        run = InProcessSmokeRun()
+        run = InProcessSmokeRun(fine_tune=fine_tune)
         if module_dir is not None:
             run.test(module_dir, tf2_dir)
         return run
-    return SmokeRun(module_dir, tf2_dir, timeout=timeout)
+    return SmokeRun(module_dir, tf2_dir, timeout=timeout, fine_tune=fine_tune)
 
 
 # --- what runs in the child process ----------------------------------------------------------
@@ -316,16 +320,30 @@ def signature_inputs(spec: ModuleSpec, tags: frozenset) -> dict[str, Any]:
     return inputs
 
 
-def run_smoke_test(module_dir: str | Path, tf2_dir: str | Path | None = None) -> SmokeResult:
+def training_tags(spec: ModuleSpec) -> list[frozenset]:
+    """The variants consumers fine-tune: those tagged 'train', else the inference variant."""
+    tagged = [tags for tags in spec.sorted_tags() if "train" in tags]
+    return tagged or [_inference_tags(spec)]
+
+
+def run_smoke_test(module_dir: str | Path, tf2_dir: str | Path | None = None, *,
+                   fine_tune: bool = True) -> SmokeResult:
     """Load every variant both ways and run every signature (in this process).
 
-    With ``tf2_dir``, also check the TF2 export of the module against its inference variant.
+    With ``fine_tune`` (the manifest's ``fine_tunable`` is not false), take one training step
+    of each variant consumers fine-tune (``hubpub.execution.smoke_finetune``). With
+    ``tf2_dir``, also check the TF2 export of the module against its inference variant.
     """
+    from hubpub.execution.smoke_finetune import (
+        inference_update_problems,
+        tf1_fine_tuning_problems,
+    )
     from hubpub.spec.loading import load_module_spec
 
     module_dir = str(module_dir)
     result = SmokeResult()
     spec = load_module_spec(module_dir)
+    trained = training_tags(spec) if fine_tune else []
     for tags in spec.sorted_tags():
         variant = "{" + ",".join(sorted(tags)) + "}"
         inputs = signature_inputs(spec, tags)
@@ -347,11 +365,24 @@ def run_smoke_test(module_dir: str | Path, tf2_dir: str | Path | None = None) ->
                 "outputs": {k: _describe(v) for k, v in sorted(outputs.items())}})
             if tf2 is not None and "train" not in tags:
                 _compare(name, variant, outputs, tf2.get(name, {}), result.problems)
+        if tags in trained:
+            result.problems.extend(tf1_fine_tuning_problems(module_dir, tags, inputs))
+        elif trained:
+            result.problems.extend(inference_update_problems(spec.meta_graph(tags), trained[0]))
         if tf2_dir is not None and tags == _inference_tags(spec):
             from hubpub.execution.smoke_tf2 import check_tf2_export
 
-            result.problems.extend(check_tf2_export(str(tf2_dir), tf1, inputs))
+            result.problems.extend(check_tf2_export(
+                str(tf2_dir), tf1, inputs, fine_tune=fine_tune,
+                has_updates=_has_update_ops(spec.meta_graph(trained[0])) if trained else False))
     return result
+
+
+def _has_update_ops(meta: Any) -> bool:
+    from hubpub._tf import tf
+
+    key = tf.compat.v1.GraphKeys.UPDATE_OPS
+    return key in meta.collection_def and bool(meta.collection_def[key].node_list.value)
 
 
 def _inference_tags(spec: ModuleSpec) -> frozenset:
@@ -380,7 +411,8 @@ def main(argv: list[str] | None = None) -> int:
         if not line:  # the parent gave up before there was a module to test
             return 0
         argv = line.split("\t")  # the module, and its TF2 export when there is one
-    result = run_smoke_test(*argv[:2])
+    options = json.loads(os.environ.get(_OPTIONS_ENV) or "{}")
+    result = run_smoke_test(*argv[:2], fine_tune=bool(options.get("fine_tune", True)))
     result.confinement = confinement
     with os.fdopen(result_fd, "w", encoding="utf-8") as out:
         out.write(json.dumps(result.to_json()) + "\n")

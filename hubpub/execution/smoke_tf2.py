@@ -3,7 +3,7 @@
 Runs in the smoke test's fresh process, on the inputs the TF1 inference variant was run on:
 every serving signature and ``__call__(..., training=False)`` must give the TF1 outputs
 (within 1e-5) and the same outputs twice; ``training=True`` and every regularization loss
-must run and give finite values.
+must run and give finite values; then one training step must change the weights.
 """
 
 from __future__ import annotations
@@ -41,8 +41,14 @@ def _as_dict(outputs: Any, keys: list[str]) -> dict[str, Any]:
 
 
 def check_tf2_export(tf2_dir: str, tf1: Mapping[str, Mapping[str, Any]],
-                     inputs: Mapping[str, Callable[[], dict]]) -> list[str]:
-    """Problems found in the TF2 export at ``tf2_dir``; ``tf1`` holds the TF1 outputs."""
+                     inputs: Mapping[str, Callable[[], dict]], *, fine_tune: bool = True,
+                     has_updates: bool = False) -> list[str]:
+    """Problems found in the TF2 export at ``tf2_dir``; ``tf1`` holds the TF1 outputs.
+
+    With ``fine_tune``, last (it changes the weights), one training step as
+    ``hub.KerasLayer(trainable=True)`` takes it; ``has_updates``: the TF1 train variant has
+    update ops, so the step must change the moving statistics too.
+    """
     from hubpub._tf import tf
 
     where = "TF2 export"
@@ -67,6 +73,11 @@ def check_tf2_export(tf2_dir: str, tf1: Mapping[str, Mapping[str, Any]],
     for i, loss in enumerate(loaded.regularization_losses):
         if _not_finite(loss().numpy()):
             problems.append(f"{where}: regularization loss {i} is not finite")
+    if fine_tune and "default" in inputs:
+        from hubpub.execution.smoke_finetune import tf2_fine_tuning_problems
+
+        problems.extend(tf2_fine_tuning_problems(loaded, inputs["default"],
+                                                 has_updates=has_updates))
     return problems
 
 

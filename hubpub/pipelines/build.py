@@ -110,7 +110,9 @@ def build(manifest: Manifest, *, out_dir: Path | None = None, progress: Progress
 
     def start_smoke() -> SmokeRun | InProcessSmokeRun | None:
         if smoke and not runs:
-            runs.append(start_smoke_test(timeout=timeout, in_process=in_process))
+            runs.append(start_smoke_test(
+                timeout=timeout, in_process=in_process,
+                fine_tune=manifest.metadata.get("fine_tunable") is not False))
         return runs[0] if runs else None
 
     if not in_process:
