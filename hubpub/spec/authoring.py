@@ -152,6 +152,7 @@ def build_variant(module_fn: Callable[..., Any], tags: Iterable[str], args: Mapp
         signatures = graph.get_collection(_SIGNATURES)
         attachments = graph.get_collection(_ATTACHMENTS)
         meta = tf.compat.v1.train.export_meta_graph(graph=graph, strip_default_attrs=True)
+        _remove_safe_gradient_overrides(graph, meta, tags, [] if notes is None else notes)
     meta.meta_info_def.tags.extend(sorted(tags))
     placeholder_ops = {}
     for name, signature, placeholders in signatures:
@@ -312,6 +313,50 @@ def _placeholders_needed(op: Any) -> set[str]:
                 seen.add(parent)
                 stack.append(parent)
     return found
+
+
+# (file, function) that call tf.custom_gradient only to save memory or time: the gradient
+# that automatic differentiation finds through their forward ops is the same.
+_AUTODIFF_EQUIVALENT = frozenset({("nn_impl.py", "swish")})  # tf.nn.silu, tf.nn.swish
+_GRADIENT_OVERRIDE = "_gradient_op_type"
+
+
+def _custom_gradient_caller(op: Any) -> tuple[str, str] | None:
+    """(file name, function) of the frame that called ``tf.custom_gradient``'s wrapper."""
+    frames = list(op.traceback or ())
+    for i, frame in enumerate(frames):
+        if os.path.basename(frame.filename) == "custom_gradient.py" and i > 0:
+            return os.path.basename(frames[i - 1].filename), frames[i - 1].name
+    return None
+
+
+def _remove_safe_gradient_overrides(graph: tf.Graph, meta: Any, tags: Iterable[str],
+                                    notes: list[dict[str, Any]]) -> None:
+    """Drop the gradient override of ops such as tf.nn.silu's ``IdentityN``.
+
+    ``tf.custom_gradient`` ties the op to a gradient function of this process only, so a
+    consumer's training step would fail with "No gradient defined". Where autodiff through the
+    forward ops is equally right, the override goes; the others stay for lint (HUB212).
+    """
+    removed = []
+    for node in meta.graph_def.node:
+        if _GRADIENT_OVERRIDE not in node.attr:
+            continue
+        try:
+            caller = _custom_gradient_caller(graph.get_operation_by_name(node.name))
+        except KeyError:
+            continue
+        if caller in _AUTODIFF_EQUIVALENT:
+            del node.attr[_GRADIENT_OVERRIDE]
+            removed.append(node.name)
+    if removed:
+        notes.append({"kind": "gradient_overrides_removed", "variant": sorted(tags),
+                      "nodes": removed,
+                      "why": "tf.nn.silu/swish: automatic differentiation through the forward "
+                             "ops gives the same gradient"})
+        log.info("variant %s: removed the in-process gradient override of %s, so that the "
+                 "module fine-tunes anywhere", sorted(tags),
+                 _few(removed, "tf.nn.silu op(s)"))
 
 
 def _check_inputs(input_ops: Mapping[str, Mapping[str, list]], tags: Iterable[str]) -> None:
