@@ -17,6 +17,7 @@ import subprocess
 import sys
 import tempfile
 import threading
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -59,7 +60,8 @@ class SmokeRun:
     """
 
     def __init__(self, module_dir: Path | None = None, tf2_dir: Path | None = None, *,
-                 timeout: float = TIMEOUT_SECONDS, fine_tune: bool = True) -> None:
+                 timeout: float = TIMEOUT_SECONDS, fine_tune: bool = True,
+                 requires: Sequence[str] = ()) -> None:
         from hubpub.execution.sandbox import child_env
 
         self.timeout = timeout
@@ -77,7 +79,8 @@ class SmokeRun:
                 argv, stdin=subprocess.PIPE if module_dir is None else subprocess.DEVNULL,
                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=self._folder,
                 env={**child_env(self._folder),
-                     _OPTIONS_ENV: json.dumps({"fine_tune": fine_tune})})
+                     _OPTIONS_ENV: json.dumps({"fine_tune": fine_tune,
+                                               "requires": list(requires)})})
         except BaseException:
             self._remove_folder()
             raise
@@ -142,15 +145,17 @@ class InProcessSmokeRun:
     CONFINEMENT = ("none needed: run in the build process, on a graph of hubpub's own recipe "
                    "(no publisher code)")
 
-    def __init__(self, *, fine_tune: bool = True) -> None:
+    def __init__(self, *, fine_tune: bool = True, requires: Sequence[str] = ()) -> None:
         self._thread: threading.Thread | None = None
         self._result = SmokeResult(["the smoke test did not run"])
         self._fine_tune = fine_tune
+        self._requires = list(requires)
 
     def test(self, module_dir: Path, tf2_dir: Path | None = None) -> None:
         def run() -> None:
             try:
-                self._result = run_smoke_test(module_dir, tf2_dir, fine_tune=self._fine_tune)
+                self._result = run_smoke_test(module_dir, tf2_dir, fine_tune=self._fine_tune,
+                                              requires=self._requires)
             except Exception as exc:  # the module is what is under test: report, don't crash
                 self._result = SmokeResult([f"smoke test failed: {type(exc).__name__}: {exc}"])
             self._result.confinement = self.CONFINEMENT
@@ -170,19 +175,22 @@ class InProcessSmokeRun:
 
 def start_smoke_test(module_dir: Path | None = None, tf2_dir: Path | None = None, *,
                      timeout: float = TIMEOUT_SECONDS, in_process: bool = False,
-                     fine_tune: bool = True) -> SmokeRun | InProcessSmokeRun:
+                     fine_tune: bool = True, requires: Sequence[str] = (),
+                     ) -> SmokeRun | InProcessSmokeRun:
     """Start the child process; without ``module_dir``, call ``test(module_dir)`` later.
 
     ``in_process`` runs it on a thread of this process instead (``InProcessSmokeRun``): only
     for modules whose graph no publisher code wrote. ``fine_tune=False`` (the manifest says
-    ``fine_tunable: false``) skips the training step.
+    ``fine_tunable: false``) skips the training step. ``requires``: the manifest's op
+    libraries, imported first (known libraries the module records are imported anyway).
     """
     if in_process:
-        run = InProcessSmokeRun(fine_tune=fine_tune)
+        run = InProcessSmokeRun(fine_tune=fine_tune, requires=requires)
         if module_dir is not None:
             run.test(module_dir, tf2_dir)
         return run
-    return SmokeRun(module_dir, tf2_dir, timeout=timeout, fine_tune=fine_tune)
+    return SmokeRun(module_dir, tf2_dir, timeout=timeout, fine_tune=fine_tune,
+                    requires=requires)
 
 
 # --- what runs in the child process ----------------------------------------------------------
@@ -327,22 +335,32 @@ def training_tags(spec: ModuleSpec) -> list[frozenset]:
 
 
 def run_smoke_test(module_dir: str | Path, tf2_dir: str | Path | None = None, *,
-                   fine_tune: bool = True) -> SmokeResult:
+                   fine_tune: bool = True, requires: Sequence[str] = ()) -> SmokeResult:
     """Load every variant both ways and run every signature (in this process).
 
     With ``fine_tune`` (the manifest's ``fine_tunable`` is not false), take one training step
     of each variant consumers fine-tune (``hubpub.execution.smoke_finetune``). With
     ``tf2_dir``, also check the TF2 export of the module against its inference variant.
+    ``requires`` (the manifest's op libraries) and the known ones the module records are
+    imported first.
     """
+    from hubpub.errors import SpecError
     from hubpub.execution.smoke_finetune import (
         inference_update_problems,
         tf1_fine_tuning_problems,
     )
     from hubpub.spec.loading import load_module_spec
+    from hubpub.spec.requirements import import_requirements, recorded_requirements
 
     module_dir = str(module_dir)
     result = SmokeResult()
     spec = load_module_spec(module_dir)
+    try:
+        import_requirements(requires)
+        import_requirements(recorded_requirements(spec.saved_model.meta_graphs),
+                            only_known=True)
+    except SpecError as exc:
+        return SmokeResult([str(exc)])
     trained = training_tags(spec) if fine_tune else []
     for tags in spec.sorted_tags():
         variant = "{" + ",".join(sorted(tags)) + "}"
@@ -412,7 +430,8 @@ def main(argv: list[str] | None = None) -> int:
             return 0
         argv = line.split("\t")  # the module, and its TF2 export when there is one
     options = json.loads(os.environ.get(_OPTIONS_ENV) or "{}")
-    result = run_smoke_test(*argv[:2], fine_tune=bool(options.get("fine_tune", True)))
+    result = run_smoke_test(*argv[:2], fine_tune=bool(options.get("fine_tune", True)),
+                            requires=[str(n) for n in options.get("requires", [])])
     result.confinement = confinement
     with os.fdopen(result_fd, "w", encoding="utf-8") as out:
         out.write(json.dumps(result.to_json()) + "\n")

@@ -110,6 +110,8 @@ class Manifest:
     # Dotted key -> how a code file or asset it names lies outside ``folder`` (HUB403).
     outside_project: dict[str, str] = field(default_factory=dict)
     tf2: bool = False  # also build the TF2 Reusable SavedModel
+    # Python modules whose import registers ops of the module (tensorflow_text).
+    requires: list[str] = field(default_factory=list)
 
     @property
     def folder(self) -> Path:
@@ -650,6 +652,7 @@ def _build(path: Path, document: Mapping[str, Any], positions: Mapping[KeyPath, 
         lines=lines,
         outside_project=_outside_project(document, folder),
         tf2=bool(document.get("tf2", False)),
+        requires=list(document.get("requires") or []),
     )
 
 

@@ -112,7 +112,8 @@ def build(manifest: Manifest, *, out_dir: Path | None = None, progress: Progress
         if smoke and not runs:
             runs.append(start_smoke_test(
                 timeout=timeout, in_process=in_process,
-                fine_tune=manifest.metadata.get("fine_tunable") is not False))
+                fine_tune=manifest.metadata.get("fine_tunable") is not False,
+                requires=manifest.requires))
         return runs[0] if runs else None
 
     if not in_process:

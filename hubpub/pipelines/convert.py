@@ -37,6 +37,7 @@ from hubpub.errors import ConvertError, ExportError
 from hubpub.spec.files import ASSETS_COLLECTION, read_module_def, read_saved_model
 from hubpub.spec.instance import import_meta_graph, keep_collections
 from hubpub.spec.module_spec import ModuleSpec, is_state_op
+from hubpub.spec.requirements import import_requirements, recorded_requirements
 from hubpub.spec.tf2 import is_resource_state, pick_variants, unconvertible_state
 
 __all__ = ["METADATA_FILE", "ConvertResult", "convert_in_fresh_process", "convert_module",
@@ -312,6 +313,7 @@ def convert_module(module_dir: str | Path, out_dir: str | Path, *, source: str |
     where = str(source or module_dir)
     read_module_def(module_dir)  # a TF1 Hub format module, or a clear error
     saved_model = read_saved_model(module_dir)
+    import_requirements(recorded_requirements(saved_model.meta_graphs), only_known=True)
     train, inference = _pick_variants(saved_model, where)
     _check_state(train, inference, where)
     _check_default_signatures(train, inference, where)

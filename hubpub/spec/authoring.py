@@ -407,11 +407,15 @@ def _check_outputs_are_fed(meta: Any, tags: Iterable[str],
 def create_module_spec(module_fn: Callable[..., Any],
                        tags_and_args: Iterable[tuple[Iterable[str], Mapping[str, Any]]] | None = None,
                        drop_collections: Iterable[str] | None = None, *,
-                       random_seed: int | None = None) -> ModuleSpec:
+                       random_seed: int | None = None, requires: Iterable[str] = ()
+                       ) -> ModuleSpec:
     """Build a ModuleSpec by running ``module_fn`` once per ``(tags, kwargs)`` variant.
 
     Without ``tags_and_args`` there is one variant with no tags and no arguments.
+    ``requires`` names op libraries the caller imported; each variant records them.
     """
+    from hubpub.spec.requirements import attach_requirements
+
     from tensorflow.core.protobuf import saved_model_pb2
 
     from hubpub.spec.module_spec import ModuleSpec
@@ -430,6 +434,7 @@ def create_module_spec(module_fn: Callable[..., Any],
             where = f" in the variant with tags {sorted(tags)}" if report_tags else ""
             raise SpecError(f"No signatures present{where}. Please call hub.add_signature(...) "
                             "at least once in your module_fn.")
+        attach_requirements(meta, requires)
         saved_model.meta_graphs.add().CopyFrom(meta)
         source_lines.setdefault(frozenset(tags), lines)
     return ModuleSpec(saved_model, checkpoint_path=None, source_lines=source_lines,
