@@ -96,3 +96,15 @@ def embedding(partitions: int = 1) -> None:
     table = v1.get_variable("embeddings", [6, 2], partitioner=partitioner)
     ids = v1.placeholder(tf.int64, [None], name="ids")
     hub.add_signature(inputs=ids, outputs=tf.nn.embedding_lookup(table, ids))
+
+
+def text_tokens() -> None:
+    """A text module tokenized with tensorflow_text (its ops exist only once it is imported)."""
+    import tensorflow_text
+
+    sentences = v1.placeholder(tf.string, [None], name="sentences")
+    tokens = tensorflow_text.WhitespaceTokenizer().tokenize(sentences)
+    embeddings = v1.get_variable("embeddings", [7, 2])
+    ids = tf.strings.to_hash_bucket_fast(tokens, 7)
+    vectors = tf.reduce_mean(tf.nn.embedding_lookup(embeddings, ids).to_tensor(), axis=1)
+    hub.add_signature(inputs=sentences, outputs=vectors)
