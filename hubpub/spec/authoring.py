@@ -414,11 +414,10 @@ def create_module_spec(module_fn: Callable[..., Any],
     Without ``tags_and_args`` there is one variant with no tags and no arguments.
     ``requires`` names op libraries the caller imported; each variant records them.
     """
-    from hubpub.spec.requirements import attach_requirements
-
     from tensorflow.core.protobuf import saved_model_pb2
 
     from hubpub.spec.module_spec import ModuleSpec
+    from hubpub.spec.requirements import attach_requirements
 
     report_tags = bool(tags_and_args)
     variants = list(tags_and_args) if tags_and_args else [(set(), {})]
