@@ -19,6 +19,7 @@ from hubpub.errors import (
     ManifestError,
     ModuleFormatError,
     PublisherCodeError,
+    SignatureError,
     SpecError,
     WeightsError,
 )
@@ -63,6 +64,7 @@ __all__ = [
     "ModuleSpec",
     "ParsedTensorInfo",
     "PublisherCodeError",
+    "SignatureError",
     "SpecError",
     "WeightsError",
     "__version__",

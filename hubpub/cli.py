@@ -27,7 +27,8 @@ from hubpub.execution.process_exit import exit_process
 __all__ = ["build_parser", "console_main", "main"]
 
 # Command name -> module under hubpub.commands with ``register(subparsers)``.
-COMMANDS = ("build", "lint", "validate", "diff", "verify", "convert", "rules", "docs", "init")
+COMMANDS = ("build", "lint", "validate", "diff", "verify", "convert", "rules", "docs", "init",
+            "publish")
 
 
 def build_parser() -> argparse.ArgumentParser:

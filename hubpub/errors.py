@@ -13,6 +13,10 @@
     ├── ExportError                 an export target cannot be written
     ├── ConvertError                a module cannot be converted to a TF2 SavedModel (the node)
     ├── OutputError                 standard output cannot be written (closed, broken pipe, full)
+    ├── MissingExtraError           an optional extra is not installed (says how to install it)
+    ├── SignatureError              a signature or key cannot be read, or a signature is required
+    │                               and is missing or does not match (names the member)
+    ├── PublishError                an upload was refused or failed (credentials, owner, version)
     └── CheckFailure                exit code 1: checks or the smoke test found errors
 
 Library callers that used the old ``tensorflow_hub`` API catch ``ValueError``, ``TypeError``,
@@ -40,10 +44,13 @@ __all__ = [
     "HubpubError",
     "InputError",
     "ManifestError",
+    "MissingExtraError",
     "ManifestProblem",
     "ModuleFormatError",
     "OutputError",
+    "PublishError",
     "PublisherCodeError",
+    "SignatureError",
     "SpecError",
     "Terminated",
     "WeightsError",
@@ -156,6 +163,24 @@ class ConvertError(HubpubError):
 
 class OutputError(HubpubError):
     """Standard output is closed, a broken pipe or on a full disk: the result never arrived."""
+
+
+class MissingExtraError(HubpubError):
+    """A command needs an optional dependency that is not installed."""
+
+    def __init__(self, package: str, extra: str, purpose: str) -> None:
+        self.package = package
+        self.extra = extra
+        super().__init__(f"{purpose} needs the '{package}' package, which is not installed; "
+                         f'install it with: pip install "hubpub[{extra}]"')
+
+
+class SignatureError(HubpubError):
+    """A signature or key cannot be read, or a required signature is missing or invalid."""
+
+
+class PublishError(HubpubError):
+    """Publishing was refused before the upload, or the upload failed."""
 
 
 class CheckFailure(HubpubError):

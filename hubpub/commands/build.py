@@ -22,6 +22,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--tf2", action="store_true", default=None,
                    help="also write <publisher>-<name>-<version>-tf2/ and its .tar.gz: the "
                         "module as a TF2 SavedModel for hub.KerasLayer (manifest: tf2: true)")
+    p.add_argument("--sign", metavar="KEY",
+                   help="sign the exported module with OpenSSF model signing: KEY is an "
+                        "elliptic-curve private key (PEM), or 'sigstore' for keyless signing "
+                        "in CI; writes <tarball>.sig (manifest: sign:; needs hubpub[sign])")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress output")
     add_timeout_argument(p)
     p.set_defaults(run=run)
@@ -38,6 +42,11 @@ def run(args: argparse.Namespace) -> int:
     from hubpub.checks.config import config_from_manifest
 
     config_from_manifest(manifest)  # so does an unknown rule code or option in `lint:`
+    from hubpub.pipelines.signatures import check_signing, parse_sign_option
+
+    sign = parse_sign_option(args.sign) if args.sign else manifest.sign
+    if sign is not None:
+        check_signing(manifest, sign)
     from hubpub.commands._console import StepProgress, use_colour
     from hubpub.errors import CheckFailure
     from hubpub.pipelines.build import build
@@ -51,7 +60,8 @@ def run(args: argparse.Namespace) -> int:
     progress = StepProgress(sys.stderr, quiet=args.quiet)
     try:
         result = build(manifest, out_dir=args.out, progress=progress,
-                       smoke=not args.no_smoke_test, timeout=args.timeout, tf2=args.tf2)
+                       smoke=not args.no_smoke_test, timeout=args.timeout, tf2=args.tf2,
+                       sign=sign)
     except CheckFailure as failure:
         progress.finish()
         report(failure.findings)
@@ -72,4 +82,7 @@ def run(args: argparse.Namespace) -> int:
         tf2 = result.report["tf2"]["tarball"]
         print(f"built {result.out_dir / tf2['file']} ({tf2['bytes']:,} bytes, TF2)")
         print(f"sha256 {tf2['sha256']}")
+    signature = result.report.get("signature")
+    if signature:
+        print(f"signed {result.out_dir / signature['file']} ({signature['method']})")
     return 0

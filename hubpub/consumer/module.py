@@ -15,6 +15,7 @@ from typing import Any
 from hubpub._tf import tf
 from hubpub.errors import SpecError
 from hubpub.files import fspath
+from hubpub.files.signing import TrustedSigner
 from hubpub.spec import function_graphs
 from hubpub.spec.instance import (
     ModuleInstance,
@@ -52,10 +53,11 @@ class Module(ModuleInstance):
     """
 
     def __init__(self, spec: ModuleSpec | str | os.PathLike, trainable: bool = False,
-                 name: str = "module", tags: Iterable[str] | None = None) -> None:
+                 name: str = "module", tags: Iterable[str] | None = None, *,
+                 require_signature: TrustedSigner | str | os.PathLike | None = None) -> None:
         require_graph_mode()
         if isinstance(spec, (str, os.PathLike)):
-            spec = load_module_spec(spec)
+            spec = load_module_spec(spec, require_signature=require_signature)
         if not isinstance(spec, ModuleSpec):
             raise SpecError(f"Unknown spec type: {type(spec).__name__}; pass a ModuleSpec or a "
                             "handle (module directory, tarball or URL)")
@@ -281,12 +283,16 @@ def _placeholder_for(info: ParsedTensorInfo) -> Any:
     return tf.compat.v1.placeholder(info.dtype, shape=info.get_shape())
 
 
-def load(handle: str | os.PathLike, tags: Iterable[str] | None = None, options: Any = None) -> Any:
-    """TF2 consumers: resolve the handle and ``tf.saved_model.load`` the right variant."""
+def load(handle: str | os.PathLike, tags: Iterable[str] | None = None, options: Any = None, *,
+         require_signature: TrustedSigner | str | os.PathLike | None = None) -> Any:
+    """TF2 consumers: resolve the handle and ``tf.saved_model.load`` the right variant.
+
+    ``require_signature``: see ``hubpub.files.resolver.resolve``.
+    """
     from hubpub.files.resolver import resolve
     from hubpub.spec.files import MODULE_DEF_FILE
 
-    module_dir = resolve(os.fspath(handle))
+    module_dir = resolve(os.fspath(handle), require_signature=require_signature)
     if tags is None and tf.io.gfile.exists(fspath.join(module_dir, MODULE_DEF_FILE)):
         tags = []
     return tf.saved_model.load(module_dir, tags=tags, options=options)

@@ -57,6 +57,7 @@ from typing import BinaryIO
 from hubpub.errors import HandleError
 from hubpub.files import fspath
 from hubpub.files.archive import remove_tree, safe_extract
+from hubpub.files.signing import TrustedSigner
 
 __all__ = ["CACHE_DIR_ENV", "LOCK_TIMEOUT_ENV", "cache_dir", "resolve"]
 
@@ -92,7 +93,26 @@ def cache_dir() -> Path:
     return Path(tempfile.gettempdir()) / "tfhub_modules"
 
 
-def resolve(handle: str | os.PathLike[str], *, progress: Progress | None = None) -> str:
+def resolve(handle: str | os.PathLike[str], *, progress: Progress | None = None,
+            require_signature: TrustedSigner | str | os.PathLike[str] | None = None) -> str:
+    """Returns a local directory holding the module that ``handle`` names.
+
+    With ``require_signature`` (a public key's path or a ``TrustedSigner``), or when
+    ``HUBPUB_SIGNATURE_PUBLIC_KEY`` (or ``HUBPUB_SIGNATURE_IDENTITY`` and ``_ISSUER``) is set,
+    the module must carry a valid signature by that signer (``hubpub.files.signing``), else
+    SignatureError; nothing is checked when neither is given.
+    """
+    module_dir = _resolve_unchecked(handle, progress=progress)
+    signer = TrustedSigner.of(require_signature)
+    if signer is not None:
+        from hubpub.files.signing import require_signature as check
+
+        check(os.fspath(handle), module_dir, signer)
+    return module_dir
+
+
+def _resolve_unchecked(handle: str | os.PathLike[str], *, progress: Progress | None = None
+                       ) -> str:
     """Returns a local directory holding the module that ``handle`` names.
 
     Args:
@@ -109,7 +129,7 @@ def resolve(handle: str | os.PathLike[str], *, progress: Progress | None = None)
     if progress is None and os.environ.get(PROGRESS_ENV):
         shown = _StderrProgress(handle)
         try:
-            return resolve(handle, progress=shown)
+            return _resolve_unchecked(handle, progress=shown)
         finally:
             shown.close()
     scheme = fspath.scheme(handle)

@@ -4,22 +4,7 @@ SPDX licence ids (``spdx``). No TensorFlow in this package."""
 
 from __future__ import annotations
 
-from hubpub.manifest.model import (
-    Manifest,
-    Previous,
-    Variant,
-    Weights,
-    load_manifest,
-    problems_as_json,
-    split_callable,
-)
+from hubpub.manifest import model
+from hubpub.manifest.model import *  # noqa: F403  (the package's public names are the model's)
 
-__all__ = [
-    "Manifest",
-    "Previous",
-    "Variant",
-    "Weights",
-    "load_manifest",
-    "problems_as_json",
-    "split_callable",
-]
+__all__ = model.__all__

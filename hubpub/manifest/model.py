@@ -26,8 +26,10 @@ from hubpub.manifest.marked_yaml import KeyPath, Marks, Position, load_marked, r
 from hubpub.manifest.spdx import license_ids, license_problem
 
 __all__ = [
+    "KaggleTarget",
     "Manifest",
     "Previous",
+    "Signing",
     "Variant",
     "Weights",
     "load_manifest",
@@ -86,6 +88,28 @@ class Previous:
 
 
 @dataclass(frozen=True)
+class KaggleTarget:
+    """A Kaggle model variation to publish to (``publish.kaggle`` or ``--to``)."""
+
+    owner: str
+    model: str
+    variation: str
+    private: bool = True  # visibility of the model when publishing creates it
+
+
+@dataclass(frozen=True)
+class Signing:
+    """How a build signs its module directories (``sign:`` or ``build --sign``)."""
+
+    key: Path | None = None  # an elliptic-curve private key (PEM); None: Sigstore keyless
+    shown: str = "sigstore"  # as written, for messages
+
+    @property
+    def sigstore(self) -> bool:
+        return self.key is None
+
+
+@dataclass(frozen=True)
 class Manifest:
     """A validated manifest. Paths are absolute, except ``path`` (as the user gave it)."""
 
@@ -110,6 +134,8 @@ class Manifest:
     # Dotted key -> how a code file or asset it names lies outside ``folder`` (HUB403).
     outside_project: dict[str, str] = field(default_factory=dict)
     tf2: bool = False  # also build the TF2 Reusable SavedModel
+    kaggle: KaggleTarget | None = None  # publish.kaggle
+    sign: Signing | None = None
     # Python modules whose import registers ops of the module (tensorflow_text).
     requires: list[str] = field(default_factory=list)
 
@@ -652,8 +678,24 @@ def _build(path: Path, document: Mapping[str, Any], positions: Mapping[KeyPath, 
         lines=lines,
         outside_project=_outside_project(document, folder),
         tf2=bool(document.get("tf2", False)),
+        kaggle=_kaggle_target((document.get("publish") or {}).get("kaggle")),
+        sign=_signing(document.get("sign"), folder),
         requires=list(document.get("requires") or []),
     )
+
+
+def _kaggle_target(raw: Any) -> KaggleTarget | None:
+    if raw is None:
+        return None
+    return KaggleTarget(raw["owner"], raw["model"], raw["variation"], raw.get("private", True))
+
+
+def _signing(raw: Any, folder: Path) -> Signing | None:
+    if raw is None:
+        return None
+    if raw == "sigstore":
+        return Signing()
+    return Signing((folder / raw["key"]).resolve(), raw["key"])
 
 
 def _outside_project(document: Mapping[str, Any], folder: Path) -> dict[str, str]:

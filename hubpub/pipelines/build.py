@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 from hubpub.errors import CheckFailure
 from hubpub.execution.publisher import TIMEOUT_SECONDS, time_limit
 from hubpub.files.outdir import publish, staging
-from hubpub.manifest import Manifest
+from hubpub.manifest import Manifest, Signing
 from hubpub.target import Progress, build_spec, export_weights, load_recipe, module_view
 
 if TYPE_CHECKING:
@@ -90,11 +90,12 @@ class _Timer:
 
 def build(manifest: Manifest, *, out_dir: Path | None = None, progress: Progress | None = None,
           smoke: bool = True, timeout: float = TIMEOUT_SECONDS,
-          tf2: bool | None = None) -> BuildResult:
+          tf2: bool | None = None, sign: Signing | None = None) -> BuildResult:
     """Build, check, export, smoke-test, pack and document the module a manifest describes.
 
     With ``tf2`` (default: the manifest's ``tf2``), also convert the export into a TF2
     Reusable SavedModel ``<base>-tf2/``, smoke-test it against the TF1 module and pack it.
+    With ``sign``, sign each export beside its tarball (``pipelines.signatures``).
 
     Raises CheckFailure (exit 1) when checks or the smoke test find errors, and other
     HubpubErrors (exit 2) for bad input; ``out_dir`` is untouched in both cases. Each run of
@@ -122,7 +123,8 @@ def build(manifest: Manifest, *, out_dir: Path | None = None, progress: Progress
         with time_limit(timeout):
             return _build(manifest, Path(out_dir) if out_dir else manifest.output,
                           _Timer(progress), start_smoke, progress,
-                          tf2=manifest.tf2 if tf2 is None else tf2, timeout=timeout)
+                          tf2=manifest.tf2 if tf2 is None else tf2, timeout=timeout,
+                          sign=sign)
     finally:
         for run in runs:
             run.cancel()
@@ -130,9 +132,12 @@ def build(manifest: Manifest, *, out_dir: Path | None = None, progress: Progress
 
 def _build(manifest: Manifest, out_dir: Path, timer: _Timer,
            start_smoke: Callable[[], SmokeRun | InProcessSmokeRun | None],
-           progress: Progress | None, *, tf2: bool, timeout: float) -> BuildResult:
+           progress: Progress | None, *, tf2: bool, timeout: float,
+           sign: Signing | None = None) -> BuildResult:
     from hubpub.checks.findings import Severity
     from hubpub.files.package import pack, write_checksum
+    from hubpub.pipelines.build_inputs import input_digests
+    from hubpub.pipelines.signatures import sign_build
 
     base = f"{manifest.publisher}-{manifest.name}-{manifest.version}"
     # Staged first, so an unwritable --out fails before any publisher code runs.
@@ -194,6 +199,10 @@ def _build(manifest: Manifest, out_dir: Path, timer: _Timer,
             report["tf2"] = _tf2_report(converted, tf2_packed)
             written += [converted.out_dir.name, tf2_packed.path.name,
                         tf2_packed.path.name + ".sha256"]
+        report["inputs"] = input_digests(manifest)  # what `publish` checks for a stale build
+        if sign is not None:
+            with timer.step("sign"):
+                written += sign_build(sign, stage, report)
         with timer.step("docs"):
             written += _write_docs(manifest, view, report, stage, out_dir, base)
         report["timings"] = timer.timings

@@ -20,9 +20,10 @@ from typing import Any
 from hubpub.diff.side import CHECKPOINT_INDEX, Side, read_directory, read_tarball, same_bytes
 from hubpub.errors import HandleError, HubpubError
 from hubpub.files.package import sha256_of
+from hubpub.files.signing import TrustedSigner
 from hubpub.spec.files import SAVED_MODEL_FILE
 
-__all__ = ["Check", "VerifyResult", "read_checksum_file", "verify_tarball"]
+__all__ = ["Check", "VerifyResult", "read_checksum_file", "signature_check", "verify_tarball"]
 
 _HEX = re.compile(r"^[0-9a-fA-F]{64}$")
 
@@ -31,7 +32,7 @@ _HEX = re.compile(r"^[0-9a-fA-F]{64}$")
 class Check:
     """One verification step: its name, whether it passed, and what it found."""
 
-    name: str  # digest | layout | format | rebuild
+    name: str  # digest | layout | format | rebuild | signature
     ok: bool
     message: str
     details: list[str] = field(default_factory=list)
@@ -132,9 +133,12 @@ def _checkpoint_problems(side: Side, variables: set[str]) -> list[str]:
 
 def verify_tarball(tarball: str | Path, *, sha256_file: Path | None = None,
                    manifest: Path | None = None,
-                   progress: Callable[[str, int | None, int | None], None] | None = None
-                   ) -> VerifyResult:
+                   progress: Callable[[str, int | None, int | None], None] | None = None,
+                   signature: tuple[Path, TrustedSigner] | None = None) -> VerifyResult:
     """Verify a module tarball; see the module docstring for the checks.
+
+    With ``signature`` (a signature file and whom it must come from), also check that the
+    tarball's files are the ones that were signed (``signature_check``).
 
     Raises:
         HandleError: the tarball or the checksum file is missing.
@@ -152,6 +156,8 @@ def verify_tarball(tarball: str | Path, *, sha256_file: Path | None = None,
     side = read_tarball(path, shown=shown)
     checks = [_digest_check(path, sha256_of(path), sha256_file), _layout_check(side),
               _format_check(side)]
+    if signature is not None:
+        checks.append(signature_check(path, *signature))
     if manifest is not None:
         checks.append(_rebuild_check(path, side, Path(manifest), progress))
     return VerifyResult(shown, checks)
@@ -199,3 +205,27 @@ def member_differences(given: Side, rebuilt: Side) -> list[str]:
                      "order, headers, owners, times or compression); rebuild it with "
                      "`hubpub build`, which packs reproducibly")
     return lines
+
+
+def signature_check(tarball: Path, signature: Path, signer: TrustedSigner) -> Check:
+    """The tarball's members against an OpenSSF model signature (``hubpub build --sign``).
+
+    Raises:
+        SignatureError: the signature or key file cannot be read.
+        MissingExtraError: model-signing is not installed.
+    """
+    from hubpub.files.archive import safe_extract
+    from hubpub.files.signing import check_installed, verify_directory
+
+    check_installed()
+    if not Path(signature).is_file():
+        raise HandleError(f"the signature file {signature} does not exist; `hubpub build "
+                          "--sign` writes it beside the tarball as <tarball>.sig")
+    folder = Path(tempfile.mkdtemp(prefix="hubpub-verify-"))
+    try:
+        (folder / "module").mkdir()
+        safe_extract(tarball, folder / "module")
+        verdict = verify_directory(folder / "module", Path(signature), signer)
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+    return Check("signature", verdict.ok, verdict.message, verdict.details)

@@ -9,6 +9,7 @@ from typing import Any
 from hubpub._tf import tf
 from hubpub.errors import ModuleFormatError
 from hubpub.files import fspath
+from hubpub.files.signing import TrustedSigner
 from hubpub.spec.files import ASSETS_COLLECTION, read_saved_model
 from hubpub.spec.module_spec import ModuleSpec
 
@@ -44,11 +45,16 @@ def unbake_assets(saved_model: Any, module_dir: str | Path) -> None:
         del meta.collection_def[ASSETS_COLLECTION]
 
 
-def load_module_spec(handle: str | os.PathLike) -> ModuleSpec:
-    """Resolve a handle (directory, tarball, URL) and read its spec; nothing is executed."""
+def load_module_spec(handle: str | os.PathLike, *,
+                     require_signature: TrustedSigner | str | os.PathLike | None = None
+                     ) -> ModuleSpec:
+    """Resolve a handle (directory, tarball, URL) and read its spec; nothing is executed.
+
+    ``require_signature``: see ``hubpub.files.resolver.resolve``.
+    """
     from hubpub.files.resolver import resolve
 
-    module_dir = resolve(os.fspath(handle))
+    module_dir = resolve(os.fspath(handle), require_signature=require_signature)
     saved_model = read_saved_model(module_dir)
     unbake_assets(saved_model, module_dir)
     checkpoint = fspath.join(module_dir, "variables", "variables")
