@@ -15,7 +15,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from hubpub.spec.module_spec import ModuleSpec
 
 __all__ = ["LEARNING_RATE", "inference_update_problems", "tf1_fine_tuning_problems",
            "tf2_fine_tuning_problems"]
@@ -74,9 +77,10 @@ def _unchanged_problems(where: str, trainable: list[str], moving: list[str],
     return problems
 
 
-def tf1_fine_tuning_problems(module_dir: str, tags: frozenset,
+def tf1_fine_tuning_problems(module: str | ModuleSpec, tags: frozenset,
                              inputs: Mapping[str, Callable[[], dict]]) -> list[str]:
-    """One training step of the variant ``tags`` with ``hubpub.Module(trainable=True)``."""
+    """One training step of the variant ``tags`` with ``hubpub.Module(trainable=True)``;
+    ``module`` is its directory (or a spec not exported yet)."""
     from hubpub._tf import tf
     from hubpub.consumer.module import Module
 
@@ -84,9 +88,9 @@ def tf1_fine_tuning_problems(module_dir: str, tags: frozenset,
     where = "variant {" + ",".join(sorted(tags)) + "} fine-tuning (hub.Module, trainable=True)"
     with tf.Graph().as_default():
         try:
-            module = Module(module_dir, tags=tags, trainable=True)
+            instance = Module(module, tags=tags, trainable=True)
             outputs = [value for name, make in sorted(inputs.items())
-                       for value in module(make(), signature=name, as_dict=True).values()]
+                       for value in instance(make(), signature=name, as_dict=True).values()]
         except Exception as exc:  # the module is what is under test: report, don't crash
             return [f"{where}: {type(exc).__name__}: {_first_line(exc)}"]
         trainable = v1.trainable_variables()

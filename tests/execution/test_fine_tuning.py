@@ -168,3 +168,23 @@ def test_a_keras_layer_fine_tunes_the_tf2_export(fresh_process):
     assert {"conv2d/kernel:0", "batch_normalization/gamma:0"} <= changed
     assert set(report["non_trainable"]) <= changed  # the moving statistics
     assert len(report["losses"]) == 1  # the kernel's l2
+
+
+def mobilenet_v2(is_training: bool = False) -> None:
+    import tf_keras
+
+    images = v1.placeholder(tf.float32, [None, 32, 32, 3], name="images")
+    model = tf_keras.applications.MobileNetV2(input_shape=(32, 32, 3), alpha=0.35,
+                                              weights=None, include_top=False, pooling="avg")
+    hub.add_signature(inputs={"images": images}, outputs=model(images, training=is_training))
+
+
+def test_a_keras_application_fine_tunes():
+    """MobileNetV2 at its smallest: 52 batch-norm layers, built on its own Input first."""
+    from hubpub.execution.smoke import signature_inputs
+    from hubpub.execution.smoke_finetune import tf1_fine_tuning_problems
+
+    spec = hub.create_module_spec(mobilenet_v2, pm.TRAIN_AND_DEFAULT, random_seed=0)
+    assert len(_update_ops(spec, {"train"})) == 104 and _update_ops(spec, set()) == []
+    train = frozenset({"train"})
+    assert tf1_fine_tuning_problems(spec, train, signature_inputs(spec, train)) == []
