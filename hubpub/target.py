@@ -16,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import glob
 import logging
+import re
 import shutil
 import tempfile
 import threading
@@ -25,7 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from hubpub.errors import CheckFailure, HandleError, HubpubError
+from hubpub.errors import CheckFailure, HandleError, HubpubError, ModuleFormatError
 from hubpub.execution.publisher import import_callable, publisher_code, wrap_publisher_error
 from hubpub.files.resolver import TARBALL_SUFFIXES
 from hubpub.manifest import Manifest
@@ -316,12 +317,24 @@ def _view_of_tarball(tarball: Path, *, shown: str) -> ModuleView:
     members = [m.name.rstrip("/") + "/" if m.type == "dir" else m.name
                for m in list_members(tarball)]
     with unpacked(tarball) as folder:
-        root = find_module_root(folder)
-        read_module_def(root)
-        saved_model = read_saved_model(root)
-        check_loadable(root, saved_model)
+        try:
+            root = find_module_root(folder)
+            read_module_def(root)
+            saved_model = read_saved_model(root)
+            check_loadable(root, saved_model)
+        except ModuleFormatError as exc:  # name the tarball's member, not the temp folder
+            raise ModuleFormatError(_in_tarball(str(exc), folder, shown)) from exc
     _import_recorded_libraries(saved_model)
     return ModuleView.from_saved_model(saved_model, path=shown, members=members)
+
+
+def _in_tarball(message: str, folder: Path, shown: str) -> str:
+    """``message`` with paths in the unpacked ``folder`` shown as members of the tarball."""
+    def member(match: re.Match[str]) -> str:
+        name = match.group(1).strip("/")
+        return f"{shown} (member '{name}')" if name else shown
+
+    return re.sub(re.escape(str(folder)) + r"(/[^\s:'\"]*)?", member, message)
 
 
 def _import_recorded_libraries(saved_model: Any) -> None:

@@ -74,17 +74,13 @@ def _convert(module_dir: Path, args: argparse.Namespace, config: LintConfig) -> 
     """Refuse modules hubpub does not run, convert, then smoke-test the export."""
     from hubpub.errors import CheckFailure
     from hubpub.execution.smoke import start_smoke_test
-    from hubpub.pipelines.convert import convert_in_fresh_process, convert_module
-    from hubpub.target import is_manifest, load_view
+    from hubpub.pipelines.convert import convert_in_fresh_process
+    from hubpub.target import load_view
 
     _refuse_unsafe(load_view(str(module_dir)), config)
-    if is_manifest(args.source):
-        # Building ran the publisher's code in this process, which leaves TensorFlow function
-        # definitions behind; a fresh process converts exactly as `convert DIR` does.
-        result = convert_in_fresh_process(module_dir, args.out, source=args.source,
-                                          timeout=args.timeout)
-    else:
-        result = convert_module(module_dir, args.out, source=args.source)
+    # Converting runs the module: in a confined child, as the smoke test.
+    result = convert_in_fresh_process(module_dir, args.out, source=args.source,
+                                      timeout=args.timeout)
     if not args.no_smoke_test:
         smoke = start_smoke_test(module_dir, result.out_dir, timeout=args.timeout).wait()
         if not smoke.ok:

@@ -60,8 +60,9 @@ class SmokeRun:
     """
 
     def __init__(self, module_dir: Path | None = None, tf2_dir: Path | None = None, *,
-                 timeout: float = TIMEOUT_SECONDS, fine_tune: bool = True,
-                 requires: Sequence[str] = ()) -> None:
+                 timeout: float = TIMEOUT_SECONDS, readable: Sequence[Path] = (),
+                 fine_tune: bool = True, requires: Sequence[str] = ()) -> None:
+        from hubpub.execution.process_exit import child_environment
         from hubpub.execution.sandbox import child_env
 
         self.timeout = timeout
@@ -78,7 +79,8 @@ class SmokeRun:
             self._process = subprocess.Popen(
                 argv, stdin=subprocess.PIPE if module_dir is None else subprocess.DEVNULL,
                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=self._folder,
-                env={**child_env(self._folder),
+                env={**child_environment(child_env(  # it dies with this process
+                    self._folder, readable=[p for p in (module_dir, tf2_dir, *readable) if p])),
                      _OPTIONS_ENV: json.dumps({"fine_tune": fine_tune,
                                                "requires": list(requires)})})
         except BaseException:
@@ -123,13 +125,16 @@ class SmokeRun:
                                 f"--timeout SECONDS"])
         finally:
             self._remove_folder()
-        try:
+        try:  # a child that ends without its result (or not with 0) failed, whatever it says
+            if self._process.returncode != 0:
+                raise ValueError(self._process.returncode)
             data = json.loads(out.strip().splitlines()[-1])
-        except (ValueError, IndexError):
-            tail = "\n".join(err.strip().splitlines()[-15:])
-            return SmokeResult([f"smoke test process failed (exit {self._process.returncode}):"
-                                f"\n{tail}"])
-        return SmokeResult(data["problems"], data["signatures"], data.get("confinement", ""))
+            return SmokeResult(data["problems"], data["signatures"], data.get("confinement", ""))
+        except (ValueError, IndexError, KeyError, TypeError):
+            from hubpub.execution.process_exit import missing_result
+
+            return SmokeResult([missing_result("the smoke test process",
+                                               self._process.returncode, err)])
 
 
 class InProcessSmokeRun:
@@ -175,9 +180,10 @@ class InProcessSmokeRun:
 
 def start_smoke_test(module_dir: Path | None = None, tf2_dir: Path | None = None, *,
                      timeout: float = TIMEOUT_SECONDS, in_process: bool = False,
-                     fine_tune: bool = True, requires: Sequence[str] = (),
-                     ) -> SmokeRun | InProcessSmokeRun:
-    """Start the child process; without ``module_dir``, call ``test(module_dir)`` later.
+                     readable: Sequence[Path] = (), fine_tune: bool = True,
+                     requires: Sequence[str] = ()) -> SmokeRun | InProcessSmokeRun:
+    """Start the child process; without ``module_dir``, call ``test(module_dir)`` later, with
+    a module inside one of the existing folders ``readable`` (the only ones it may read).
 
     ``in_process`` runs it on a thread of this process instead (``InProcessSmokeRun``): only
     for modules whose graph no publisher code wrote. ``fine_tune=False`` (the manifest says
@@ -189,8 +195,8 @@ def start_smoke_test(module_dir: Path | None = None, tf2_dir: Path | None = None
         if module_dir is not None:
             run.test(module_dir, tf2_dir)
         return run
-    return SmokeRun(module_dir, tf2_dir, timeout=timeout, fine_tune=fine_tune,
-                    requires=requires)
+    return SmokeRun(module_dir, tf2_dir, timeout=timeout, readable=readable,
+                    fine_tune=fine_tune, requires=requires)
 
 
 # --- what runs in the child process ----------------------------------------------------------
@@ -412,12 +418,12 @@ def main(argv: list[str] | None = None) -> int:
     """The child: the result is the last line on stdout; anything the module prints goes to
     stderr, so it cannot corrupt or fake the result."""
     argv = sys.argv[1:] if argv is None else argv
-    from hubpub.execution.sandbox import SANDBOX_ENV, confine
+    from hubpub.execution.process_exit import die_with_parent
+    from hubpub.execution.sandbox import confine_from_env
 
-    confinement = ""
-    if os.environ.get(SANDBOX_ENV):
-        # First, while this process has one thread: Landlock binds the threads started later.
-        confinement = confine(os.environ[SANDBOX_ENV])
+    die_with_parent()  # a build killed with SIGKILL takes its smoke test with it
+    # First, while this process has one thread: Landlock binds the threads started later.
+    confinement = confine_from_env()
     sys.stdout.flush()
     result_fd = os.dup(1)
     os.dup2(2, 1)
@@ -426,8 +432,8 @@ def main(argv: list[str] | None = None) -> int:
         import hubpub.consumer.module  # noqa: F401  (the slow imports, done while the parent works)
 
         line = sys.stdin.readline().strip()
-        if not line:  # the parent gave up before there was a module to test
-            return 0
+        if not line:  # the parent gave up before there was a module to test: no result
+            return 2
         argv = line.split("\t")  # the module, and its TF2 export when there is one
     options = json.loads(os.environ.get(_OPTIONS_ENV) or "{}")
     result = run_smoke_test(*argv[:2], fine_tune=bool(options.get("fine_tune", True)),

@@ -539,31 +539,50 @@ def _staging_dir(out_dir: Path) -> Path:
 
 def convert_in_fresh_process(module_dir: str | Path, out_dir: str | Path, *, source: str,
                              timeout: float) -> ConvertResult:
-    """``convert_module`` in a fresh Python process.
+    """``convert_module`` in a fresh, confined Python process (``hubpub.execution.sandbox``).
 
-    TensorFlow numbers the functions it saves with a per-process counter: in a fresh process
-    the same module always gives the same bytes, whatever the caller did before (``hubpub
-    build`` traced and exported the TF1 graphs already).
+    Converting runs the module (its initializers, to read the variables), so it gets what the
+    smoke test gets: a child that may read only the module and write only its private folder
+    and a staging folder beside ``out_dir``, moved into place here once the child delivered
+    its result. And TensorFlow numbers the functions it saves with a per-process counter: in
+    a fresh process the same module always gives the same bytes, whatever the caller did
+    before (``hubpub build`` traced and exported the TF1 graphs already).
     """
-    import subprocess
     import sys
 
-    argv = [sys.executable, "-m", "hubpub.pipelines.convert", str(module_dir), str(out_dir), source]
-    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
+    from hubpub.errors import CheckFailure
+    from hubpub.execution.process_exit import missing_result, run_child
+    from hubpub.execution.sandbox import child_env
+    from hubpub.files.archive import remove_tree
+
+    out_dir = Path(out_dir)
+    if out_dir.exists():
+        raise ExportError(f"{out_dir} already exists; the TF2 export never overwrites")
+    staging = _staging_dir(out_dir)
+    private = Path(tempfile.mkdtemp(prefix="hubpub-convert-"))
     try:
-        done = subprocess.run(argv, capture_output=True, text=True, timeout=timeout,
-                              check=False, env=env)
-    except subprocess.TimeoutExpired as exc:
-        raise ConvertError(f"{source}: the TF2 conversion did not finish in {timeout:g} s") \
-            from exc
-    if done.returncode == 2:
-        raise ConvertError(done.stderr.strip().splitlines()[-1] if done.stderr.strip()
-                           else f"{source}: the TF2 conversion failed")
-    if done.returncode != 0:
-        raise RuntimeError(f"the TF2 conversion process failed (exit {done.returncode}):\n"
-                           + "\n".join(done.stderr.strip().splitlines()[-15:]))
-    fields = json.loads(done.stdout.strip().splitlines()[-1])
-    fields["out_dir"] = Path(fields["out_dir"])
+        argv = [sys.executable, "-m", "hubpub.pipelines.convert",
+                str(Path(module_dir).resolve()), str(staging / "model"), source]
+        env = child_env(private, dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3"),
+                        readable=[Path(module_dir)], writable=[staging])
+        try:
+            done = run_child(argv, what=f"{source}: the TF2 conversion", timeout=timeout,
+                             env=env, cwd=private)
+        except CheckFailure as exc:  # the time limit
+            raise ConvertError(str(exc)) from None
+        if done.returncode == 2 and done.stderr.strip():
+            raise ConvertError(done.stderr.strip().splitlines()[-1])
+        try:  # a child that ends without its result (or not with 0) failed
+            fields = json.loads(done.stdout.strip().splitlines()[-1])
+            assert done.returncode == 0 and (staging / "model").is_dir()
+        except (ValueError, IndexError, AssertionError):
+            raise ConvertError(missing_result(f"{source}: the TF2 conversion process",
+                                              done.returncode, done.stderr)) from None
+        os.replace(staging / "model", out_dir)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+        remove_tree(private, missing_ok=True)
+    fields["out_dir"] = out_dir
     return ConvertResult(**fields)
 
 
@@ -573,7 +592,11 @@ def _main(argv: list[str]) -> int:
     from dataclasses import asdict
 
     from hubpub.errors import HubpubError
+    from hubpub.execution.process_exit import die_with_parent
+    from hubpub.execution.sandbox import confine_from_env
 
+    die_with_parent()
+    confine_from_env()  # first, while this process has one thread
     module_dir, out_dir, source = argv
     try:
         result = convert_module(module_dir, out_dir, source=source)

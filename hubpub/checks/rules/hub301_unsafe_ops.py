@@ -93,6 +93,9 @@ def _problem(node: Any, asset_tensors: set[str], *, in_function: bool) -> str | 
         return None
     if node.op in TABLE_FILE_INIT_OPS:
         # Function arguments cannot be traced to an asset: keep false positives near zero.
+        if len(node.input) < 2:  # a malformed NodeDef: TensorFlow would refuse it
+            return (f"it initializes a table from a file, and its node has {len(node.input)} "
+                    f"input(s) where the op has 2 (a malformed NodeDef)")
         if in_function or _as_tensor(node.input[1]) in asset_tensors:
             return None
         return "it initializes a table from a file that is not one of the module's assets"
