@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import glob
+import logging
 import re
 import shutil
 import tempfile
@@ -33,6 +34,8 @@ from hubpub.manifest import Manifest
 if TYPE_CHECKING:
     from hubpub.spec.module_spec import ModuleSpec
     from hubpub.spec.view import ModuleView
+
+log = logging.getLogger(__name__)
 
 __all__ = [
     "MANIFEST_SUFFIXES",
@@ -100,12 +103,15 @@ def load_recipe(manifest: Manifest, progress: Progress | None = None) -> Recipe:
 def build_spec(manifest: Manifest, recipe: Recipe | None = None) -> ModuleSpec:
     """Run the publisher's module_fn for every variant; errors point at the publisher's line."""
     from hubpub.spec.authoring import create_module_spec
+    from hubpub.spec.requirements import import_requirements
 
     recipe = recipe or load_recipe(manifest)
+    import_requirements(manifest.requires)  # their ops exist before module_fn uses them
     try:
         with publisher_code("module_fn", _source(manifest.module_fn, manifest)):
             # A fixed seed: building the same inputs twice gives byte-identical modules.
-            return create_module_spec(recipe.module_fn, recipe.tags_and_args, random_seed=0)
+            return create_module_spec(recipe.module_fn, recipe.tags_and_args, random_seed=0,
+                                      requires=manifest.requires)
     except HubpubError:
         raise
     except Exception as exc:  # publisher code failed: report its own file and line
@@ -290,6 +296,7 @@ def _view_of_directory(folder: Path, *, shown: str) -> ModuleView:
 
     saved_model = read_saved_model(folder)
     check_loadable(folder, saved_model)
+    _import_recorded_libraries(saved_model)
     checkpoint = folder / "variables" / "variables"
     return ModuleView.from_saved_model(
         saved_model, path=shown,
@@ -317,6 +324,7 @@ def _view_of_tarball(tarball: Path, *, shown: str) -> ModuleView:
             check_loadable(root, saved_model)
         except ModuleFormatError as exc:  # name the tarball's member, not the temp folder
             raise ModuleFormatError(_in_tarball(str(exc), folder, shown)) from exc
+    _import_recorded_libraries(saved_model)
     return ModuleView.from_saved_model(saved_model, path=shown, members=members)
 
 
@@ -327,6 +335,17 @@ def _in_tarball(message: str, folder: Path, shown: str) -> str:
         return f"{shown} (member '{name}')" if name else shown
 
     return re.sub(re.escape(str(folder)) + r"(/[^\s:'\"]*)?", member, message)
+
+
+def _import_recorded_libraries(saved_model: Any) -> None:
+    """Import the known op libraries the module records (``hubpub.spec.requirements``), so
+    that the op check knows their ops; a missing one is left to HUB302, which names it."""
+    from hubpub.spec.requirements import import_requirements, recorded_requirements
+
+    try:
+        import_requirements(recorded_requirements(saved_model.meta_graphs), only_known=True)
+    except HubpubError as exc:
+        log.info("%s", exc)
 
 
 # --- any target -> a module directory on disk ------------------------------------------------

@@ -78,9 +78,16 @@ def refusal(blockers: Sequence[Finding], doing: str) -> str:
     """Why ``doing`` (e.g. "smoke-testing") was refused, naming the first blocking op."""
     first = blockers[0]
     more = f" and {len(blockers) - 1} more" if len(blockers) > 1 else ""
+    advice = []
+    if any(b.code != "HUB302" for b in blockers):
+        advice.append("allow an unsafe op you trust with --option HUB301.allow=OP (or "
+                      "lint.options.HUB301.allow in the manifest)")
+    if any(b.code == "HUB302" for b in blockers):
+        advice.append("for an unknown op, install the library that defines it and name it "
+                      "in the manifest (requires: [LIBRARY])")
     return (f"{doing} refused: hubpub does not run a module with unsafe or unknown ops "
-            f"({first.code} {first.message}{more}); remove them, or allow an op you trust "
-            f"with --option HUB301.allow=OP (or lint.options.HUB301.allow in the manifest)")
+            f"({first.code} {first.message}{more}); remove them, or "
+            + "; or ".join(advice))
 
 
 def apply_suppressions(findings: Sequence[Finding], config: LintConfig) -> list[Finding]:

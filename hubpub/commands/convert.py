@@ -65,6 +65,8 @@ def run(args: argparse.Namespace) -> int:
     print(f"  variables {result.variables} ({result.trainable_variables} trainable), "
           f"regularization losses {result.regularization_losses}, "
           f"update ops {result.update_ops}, signatures {', '.join(result.signatures)}")
+    for note in result.left_out.values():
+        print(f"  left out {note}: TF2 serving signatures take dense tensors only")
     return 0
 
 

@@ -125,8 +125,14 @@ def _compare_outputs(a: dict[str, Any], b: dict[str, Any]) -> tuple[float, str |
 def _rows(before: str, after: str) -> list[dict[str, Any]]:
     from hubpub.execution.smoke import signature_inputs, signature_outputs
     from hubpub.spec.loading import load_module_spec
+    from hubpub.spec.requirements import import_requirements, recorded_requirements
 
     old, new = load_module_spec(before), load_module_spec(after)
+    # Known op libraries the modules record (a missing one fails the rows, naming it).
+    with contextlib.suppress(Exception):
+        import_requirements(recorded_requirements([*old.saved_model.meta_graphs,
+                                                   *new.saved_model.meta_graphs]),
+                            only_known=True)
     rows = []
     shared = {frozenset(t) for t in old.get_tags()} & {frozenset(t) for t in new.get_tags()}
     for tags in sorted(shared, key=sorted):

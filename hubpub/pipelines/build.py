@@ -120,8 +120,10 @@ def build(manifest: Manifest, *, out_dir: Path | None = None, progress: Progress
                 refuse_system_folder(out)
                 with suppress(OSError):  # not writable: staging says so, next
                     out.mkdir(parents=True, exist_ok=True)
-            runs.append(start_smoke_test(timeout=timeout, in_process=in_process,
-                                         readable=[out]))
+            runs.append(start_smoke_test(
+                timeout=timeout, in_process=in_process, readable=[out],
+                fine_tune=manifest.metadata.get("fine_tunable") is not False,
+                requires=manifest.requires))
         return runs[0] if runs else None
 
     if not in_process:
@@ -198,6 +200,7 @@ def _build(manifest: Manifest, out_dir: Path, timer: _Timer,
             raise CheckFailure("smoke test failed:\n  " + "\n  ".join(smoke_result.problems),
                                findings=findings)
         report = _report(manifest, view, findings, module_dir, packed, smoke_result, timer)
+        report["authoring"] = spec.notes  # what hubpub changed in the graphs, in full
         if previous is not None:
             report["previous"] = previous
         written = [base, packed.path.name, packed.path.name + ".sha256", "build-report.json"]
