@@ -92,7 +92,7 @@ def _load(path: str | None) -> OpEffects:
             text = Path(path).read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError) as exc:
             raise SpecError(f"{path} (named by {EFFECTS_ENV}): cannot read it: {exc}") from exc
-        source = f"the reviewed list of ops in {path} ({EFFECTS_ENV})"
+        source = f"the reviewed list of ops in {path}"
     try:
         data = json.loads(text)
         ops = data["ops"]

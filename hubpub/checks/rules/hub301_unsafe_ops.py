@@ -101,8 +101,8 @@ class _Judge:
         if not self.registry.knows(node.op) or self.libraries(node.op):
             return None
         version = ".".join(self.registry.tensorflow.split(".")[:2])
-        return (f"it is not on {self.effects.source} (TensorFlow {version}), the ops reviewed "
-                f"to touch no file, network, process or debug sink")
+        return (f"it is not on {self.effects.source} for TensorFlow {version}: hubpub runs "
+                f"only ops reviewed to touch no file, network, process or debug sink")
 
     def _table_problem(self, node: Any, *, in_function: bool) -> str | None:
         # Function arguments cannot be traced to an asset: keep false positives near zero.
