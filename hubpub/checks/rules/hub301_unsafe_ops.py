@@ -1,8 +1,12 @@
-"""File-system or process ops run when the module is loaded or called.
+"""Ops not reviewed as pure (touching no file, network, process or debug sink) would run.
 
-What: an op that reads or writes files (`ReadFile`, `WriteFile`, `MatchingFiles`, checkpoint
-`Save`/`Restore` ops, file readers and file datasets, summary file writers, `ImmutableConst`,
-`PrintV2` to a file) or runs Python (`PyFunc`, `PyFuncStateless`, `EagerPyFunc`), reached from
+What: an op whose reviewed effect (`hubpub/spec/op_snapshots/op_effects.json`) is not `pure`:
+it reads or writes files (`ReadFile`, `WriteFile`, `MatchingFiles`, checkpoint `Save`/`Restore`
+ops, file readers and datasets, summary writers, `ImmutableConst`, `PrintV2` to a file,
+`DecodeProtoV2` with a descriptor file), talks to other hosts or devices (`Send`/`Recv`,
+collectives, RPC), runs Python (`PyFunc`, `EagerPyFunc`) or writes to a debug sink
+(`DebugIdentity*` with `debug_urls`); or an op TensorFlow knows that the list lacks (new in a
+TensorFlow version, not yet reviewed). Ops TensorFlow does not know are HUB302's. Reached from
 anything a loader or a consumer runs: a signature's outputs (the walk stops at its inputs), the
 table initializers, the variables' initializers, the init ops and other node collections
 (`saved_model_main_op`, `legacy_init_op`, `update_ops`, ...) and the checkpoint save/restore
