@@ -24,6 +24,7 @@ creates afterwards, so ``confine`` must run before anything starts threads.
 from __future__ import annotations
 
 import ctypes
+import importlib.util
 import os
 import platform
 import stat
@@ -102,10 +103,22 @@ def confine_from_env() -> str:
 
 def system_read_roots() -> list[Path]:
     """What a confined child may read besides its folders: Python's installation and
-    ``sys.path``, and the system's libraries and pseudo-filesystems."""
+    ``sys.path``, hubpub's own packages, and the system's libraries and pseudo-filesystems."""
     roots = {sys.prefix, sys.base_prefix, sys.exec_prefix, *_SYSTEM_ROOTS}
     roots.update(p for p in sys.path if p)
+    roots.update(_hubpub_folders())
     return sorted(Path(p) for p in roots if os.path.exists(p))
+
+
+def _hubpub_folders() -> list[str]:
+    """Where hubpub's packages live. An editable install (``pip install -e``) maps them from
+    the source tree through an import hook, outside ``sys.path``."""
+    folders: list[str] = []
+    for name in ("hubpub", "hubpub.signatures", "hubpub.templates"):
+        spec = importlib.util.find_spec(name)
+        if spec is not None and spec.submodule_search_locations:
+            folders.extend(spec.submodule_search_locations)
+    return folders
 
 
 def confine(folder: str | Path, *, readable: Sequence[Path] = (),
