@@ -195,12 +195,24 @@ def _check_inside(path: str, folder: str | Path, what: str) -> None:
                          f"module's files must be inside it", path=path)
 
 
+def _read_at_most(source: BinaryIO, cap: int) -> bytes:
+    """Up to ``cap + 1`` bytes; memory is allocated for what the file holds, not for the cap
+    (``read(n)`` reserves n bytes first: 2 GiB for a small ``saved_model.pb``)."""
+    data = source.read(min(cap, os.fstat(source.fileno()).st_size) + 1)
+    while len(data) <= cap:  # the file may grow while we read it
+        more = source.read(min(cap + 1 - len(data), 1 << 20))
+        if not more:
+            break
+        data += more
+    return data
+
+
 def read_input(path: str | Path, limit: Limit, *, what: str | None = None,
                inside: str | Path | None = None) -> bytes:
     """The bytes of a regular file of at most ``limit`` (see ``open_input``)."""
     cap = limit.max_bytes
     with open_input(path, limit, what=what, inside=inside) as source:
-        data = source.read(cap + 1)  # the file may grow while we read it
+        data = _read_at_most(source, cap)
     if len(data) > cap:
         raise InputError(limit.refusal(None), path=os.fspath(path))
     return data
@@ -210,7 +222,7 @@ def read_bounded(path: str | Path, *, what: str, max_bytes: int) -> bytes:
     """The bytes of a regular file of at most ``max_bytes`` (see ``open_input``)."""
     shown = os.fspath(path)
     with open_input(shown, what=what, max_bytes=max_bytes) as source:
-        data = source.read(max_bytes + 1)  # the file may grow while we read it
+        data = _read_at_most(source, max_bytes)
     if len(data) > max_bytes:
         raise InputError(f"the {what} is larger than the {describe_size(max_bytes)} a {what} "
                          f"may have; is it the right file?", path=shown)
