@@ -22,7 +22,7 @@ from typing import Any, TextIO
 
 from hubpub import __version__
 from hubpub.errors import HubpubError, ManifestError, OutputError, Terminated
-from hubpub.execution.process_exit import exit_process
+from hubpub.execution.process_exit import die_with_parent, exit_process
 
 __all__ = ["build_parser", "console_main", "main"]
 
@@ -139,6 +139,7 @@ def console_main() -> None:
     """The console script and ``python -m hubpub``: a real process, so native noise can go."""
     from hubpub.commands._quiet import quiet_tensorflow
 
+    die_with_parent()  # a hubpub child (verify's rebuild) never outlives its parent
     if sys.stdout is None:  # started with stdout closed (`hubpub lint x >&-`)
         print("hubpub: error: standard output is closed; hubpub writes its results there "
               "(redirect it to a file or /dev/null instead)", file=sys.stderr)

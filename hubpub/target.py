@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import contextlib
 import glob
+import logging
+import re
 import shutil
 import tempfile
 import threading
@@ -24,7 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from hubpub.errors import CheckFailure, HandleError, HubpubError
+from hubpub.errors import CheckFailure, HandleError, HubpubError, ModuleFormatError
 from hubpub.execution.publisher import import_callable, publisher_code, wrap_publisher_error
 from hubpub.files.resolver import TARBALL_SUFFIXES
 from hubpub.manifest import Manifest
@@ -32,6 +34,8 @@ from hubpub.manifest import Manifest
 if TYPE_CHECKING:
     from hubpub.spec.module_spec import ModuleSpec
     from hubpub.spec.view import ModuleView
+
+log = logging.getLogger(__name__)
 
 __all__ = [
     "MANIFEST_SUFFIXES",
@@ -99,12 +103,15 @@ def load_recipe(manifest: Manifest, progress: Progress | None = None) -> Recipe:
 def build_spec(manifest: Manifest, recipe: Recipe | None = None) -> ModuleSpec:
     """Run the publisher's module_fn for every variant; errors point at the publisher's line."""
     from hubpub.spec.authoring import create_module_spec
+    from hubpub.spec.requirements import import_requirements
 
     recipe = recipe or load_recipe(manifest)
+    import_requirements(manifest.requires)  # their ops exist before module_fn uses them
     try:
         with publisher_code("module_fn", _source(manifest.module_fn, manifest)):
             # A fixed seed: building the same inputs twice gives byte-identical modules.
-            return create_module_spec(recipe.module_fn, recipe.tags_and_args, random_seed=0)
+            return create_module_spec(recipe.module_fn, recipe.tags_and_args, random_seed=0,
+                                      requires=manifest.requires)
     except HubpubError:
         raise
     except Exception as exc:  # publisher code failed: report its own file and line
@@ -290,6 +297,7 @@ def _view_of_directory(folder: Path, *, shown: str) -> ModuleView:
 
     saved_model = read_saved_model(folder, lite=True, check=True)
     check_loadable(folder, saved_model)
+    _import_recorded_libraries(saved_model)
     checkpoint = folder / "variables" / "variables"
     return ModuleView.from_saved_model(
         saved_model, path=shown,
@@ -310,11 +318,35 @@ def _view_of_tarball(tarball: Path, *, shown: str) -> ModuleView:
     members = [m.name.rstrip("/") + "/" if m.type == "dir" else m.name
                for m in list_members(tarball)]
     with unpacked(tarball) as folder:
-        root = find_module_root(folder)
-        read_module_def(root)
-        saved_model = read_saved_model(root, lite=True, check=True)
-        check_loadable(root, saved_model)
+        try:
+            root = find_module_root(folder)
+            read_module_def(root)
+            saved_model = read_saved_model(root, lite=True, check=True)
+            check_loadable(root, saved_model)
+        except ModuleFormatError as exc:  # name the tarball's member, not the temp folder
+            raise ModuleFormatError(_in_tarball(str(exc), folder, shown)) from exc
+    _import_recorded_libraries(saved_model)
     return ModuleView.from_saved_model(saved_model, path=shown, members=members)
+
+
+def _in_tarball(message: str, folder: Path, shown: str) -> str:
+    """``message`` with paths in the unpacked ``folder`` shown as members of the tarball."""
+    def member(match: re.Match[str]) -> str:
+        name = match.group(1).strip("/")
+        return f"{shown} (member '{name}')" if name else shown
+
+    return re.sub(re.escape(str(folder)) + r"(/[^\s:'\"]*)?", member, message)
+
+
+def _import_recorded_libraries(saved_model: Any) -> None:
+    """Import the known op libraries the module records (``hubpub.spec.requirements``), so
+    that the op check knows their ops; a missing one is left to HUB302, which names it."""
+    from hubpub.spec.requirements import import_requirements, recorded_requirements
+
+    try:
+        import_requirements(recorded_requirements(saved_model.meta_graphs), only_known=True)
+    except HubpubError as exc:
+        log.info("%s", exc)
 
 
 # --- any target -> a module directory on disk ------------------------------------------------

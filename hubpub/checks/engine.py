@@ -9,10 +9,10 @@ which the caller gets from ``hubpub.target``.
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from types import MappingProxyType
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from hubpub.checks import rules as registry
 from hubpub.checks.config import LOAD_FAILURE, UNUSED_SUPPRESSION, LintConfig
@@ -41,9 +41,22 @@ def run_checks(view: ModuleView, config: LintConfig) -> list[Finding]:
         severity = config.severity(rule)
         # Read-only, so a rule cannot change what the next rule (or test) sees.
         options = MappingProxyType(config.options_for(rule))
-        findings.extend(Finding(code, severity, hit.message, hit.location)
-                        for hit in rule.check(view, options))
+        findings.extend(_findings(code, severity, rule, view, options))
     return sorted(apply_suppressions(findings, config), key=Finding.sort_key)
+
+
+def _findings(code: str, severity: Severity, rule: Any, view: ModuleView,
+              options: Mapping[str, Any]) -> list[Finding]:
+    """The rule's findings; a graph too malformed for it to read (a NodeDef without the
+    inputs its op has) is a HUB000 finding, which also forbids running the module."""
+    try:
+        return [Finding(code, severity, hit.message, hit.location)
+                for hit in rule.check(view, options)]
+    except (IndexError, KeyError) as exc:
+        return [Finding(LOAD_FAILURE, Severity.ERROR,
+                        f"the graph is malformed where {code} looked: a node lacks an input "
+                        f"or attribute its op has ({type(exc).__name__}: {exc}); TensorFlow "
+                        f"would refuse it", Location(path=view.path))]
 
 
 def execution_blockers(view: ModuleView, config: LintConfig) -> list[Finding]:
@@ -57,8 +70,7 @@ def execution_blockers(view: ModuleView, config: LintConfig) -> list[Finding]:
     for code in EXECUTION_GATE:
         rule = registry.get(code)
         options = MappingProxyType(config.options_for(rule))
-        blockers.extend(Finding(code, Severity.ERROR, hit.message, hit.location)
-                        for hit in rule.check(view, options))
+        blockers.extend(_findings(code, Severity.ERROR, rule, view, options))
     return sorted(blockers, key=Finding.sort_key)
 
 
@@ -66,9 +78,16 @@ def refusal(blockers: Sequence[Finding], doing: str) -> str:
     """Why ``doing`` (e.g. "smoke-testing") was refused, naming the first blocking op."""
     first = blockers[0]
     more = f" and {len(blockers) - 1} more" if len(blockers) > 1 else ""
+    advice = []
+    if any(b.code != "HUB302" for b in blockers):
+        advice.append("allow an unsafe op you trust with --option HUB301.allow=OP (or "
+                      "lint.options.HUB301.allow in the manifest)")
+    if any(b.code == "HUB302" for b in blockers):
+        advice.append("for an unknown op, install the library that defines it and name it "
+                      "in the manifest (requires: [LIBRARY])")
     return (f"{doing} refused: hubpub does not run a module with unsafe or unknown ops "
-            f"({first.code} {first.message}{more}); remove them, or allow an op you trust "
-            f"with --option HUB301.allow=OP (or lint.options.HUB301.allow in the manifest)")
+            f"({first.code} {first.message}{more}); remove them, or "
+            + "; or ".join(advice))
 
 
 def apply_suppressions(findings: Sequence[Finding], config: LintConfig) -> list[Finding]:

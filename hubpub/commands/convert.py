@@ -65,6 +65,8 @@ def run(args: argparse.Namespace) -> int:
     print(f"  variables {result.variables} ({result.trainable_variables} trainable), "
           f"regularization losses {result.regularization_losses}, "
           f"update ops {result.update_ops}, signatures {', '.join(result.signatures)}")
+    for note in result.left_out.values():
+        print(f"  left out {note}: TF2 serving signatures take dense tensors only")
     return 0
 
 
@@ -72,11 +74,13 @@ def _convert(module_dir: Path, args: argparse.Namespace, config: LintConfig) -> 
     """Refuse modules hubpub does not run, convert, then smoke-test the export."""
     from hubpub.errors import CheckFailure
     from hubpub.execution.smoke import start_smoke_test
-    from hubpub.pipelines.convert import convert_module
+    from hubpub.pipelines.convert import convert_in_fresh_process
     from hubpub.target import load_view
 
     _refuse_unsafe(load_view(str(module_dir)), config)
-    result = convert_module(module_dir, args.out, source=args.source)
+    # Converting runs the module: in a confined child, as the smoke test.
+    result = convert_in_fresh_process(module_dir, args.out, source=args.source,
+                                      timeout=args.timeout)
     if not args.no_smoke_test:
         smoke = start_smoke_test(module_dir, result.out_dir, timeout=args.timeout).wait()
         if not smoke.ok:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import difflib
+import os
 import sys
 from collections.abc import Mapping
 from pathlib import Path
@@ -18,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from hubpub.errors import HubpubError, InputError
 from hubpub.files.atomic import write_text_atomically
+from hubpub.files.inputs import PAGE, read_text
 
 if TYPE_CHECKING:
     from hubpub.manifest import Manifest
@@ -89,8 +91,9 @@ def run(args: argparse.Namespace) -> int:
     if args.check and out is None:
         raise HubpubError("--check needs --out PATH (or docs.out in the manifest) to compare with")
     paths = _output_paths(out, args.fmt, meta, report)
-    existing = {name: path.read_text(encoding="utf-8")
-                for name, path in paths.items() if path is not None and path.is_file()}
+    # A page that is not UTF-8, a FIFO or a device is an input error (exit 2), never drift.
+    existing = {name: read_text(path, PAGE)
+                for name, path in paths.items() if path is not None and os.path.lexists(path)}
     files = render_summary(summary, meta, fmt=args.fmt, build_report=report,
                            handle=args.usage_handle or default_usage, existing=existing)
     if args.check:

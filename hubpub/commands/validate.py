@@ -56,6 +56,9 @@ def _smoke_findings(target: str, manifest: Manifest | None, config: LintConfig,
         if blockers:
             problems = [refusal(blockers, "smoke test")]
         else:
-            problems = start_smoke_test(folder, timeout=timeout).wait().problems
+            fine_tune = manifest is None or manifest.metadata.get("fine_tunable") is not False
+            problems = start_smoke_test(
+                folder, timeout=timeout, fine_tune=fine_tune,
+                requires=manifest.requires if manifest else ()).wait().problems
     return [Finding(hub501_smoke_test.CODE, Severity.ERROR, problem, Location(path=target))
             for problem in problems]

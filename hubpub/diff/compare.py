@@ -87,10 +87,11 @@ def _variants(old: Side, new: Side) -> Iterator[Change]:
     for tags in sorted(after.keys() - before.keys()):
         yield Change("variant", _label(tags), None, list(tags), False,
                      f"variant {_label(tags)} added")
+    trains = any(v.is_train for v in new.view.variants)
     for tags in sorted(before.keys() & after.keys()):
         yield from _signatures(before[tags], after[tags])
         yield from _attachments(before[tags], after[tags])
-        yield from _collections(before[tags], after[tags])
+        yield from _collections(before[tags], after[tags], module_trains=trains)
 
 
 def _signatures(old: VariantView, new: VariantView) -> Iterator[Change]:
@@ -219,15 +220,23 @@ def _attachment_value(key: str, value: bytes | None) -> Any:
     return f"{len(value)} bytes"
 
 
-def _collections(old: VariantView, new: VariantView) -> Iterator[Change]:
-    """Only counts: the entries are node names, which may change freely."""
+def _collections(old: VariantView, new: VariantView, *, module_trains: bool
+                 ) -> Iterator[Change]:
+    """Only counts: the entries are node names, which may change freely.
+
+    Update ops leaving a variant that is not for training (when the module has a ``train``
+    variant) are a fix, not a loss: consumers fine-tune the train variant.
+    """
     where = _label(old.tags)
     for key in FINE_TUNING_COLLECTIONS:
         a, b = len(old.collection(key)), len(new.collection(key))
         if a == b:
             continue
-        breaking = b < a
-        effect = (": fine-tuning consumers lose them" if breaking else "")
+        fixed = key == "update_ops" and b < a and module_trains and not new.is_train
+        breaking = b < a and not fixed
+        effect = (": fine-tuning consumers lose them" if breaking else
+                  ": the inference variant no longer changes the moving statistics"
+                  if fixed else "")
         yield Change("collection", f"{where}/collections/{key}", a, b, breaking,
                      f"{key} in variant {where}: {a} -> {b}{effect}")
 
@@ -240,23 +249,30 @@ class _Variable:
     dtype: str
     shape: tuple[int | None, ...] | None
     trainable: bool
+    parts: int = 1  # graph variables (partitions) holding it
 
 
 def _variable_table(side: Side) -> dict[str, _Variable]:
     """Variables of every variant by checkpoint name; the index has the true full shapes."""
     graph: dict[str, list[VariableView]] = {}
+    parts: dict[str, int] = {}
     for variant in side.view.variants:
+        nodes: dict[str, set[str]] = {}
         for variable in variant.variables:
             graph.setdefault(variable.name, []).append(variable)
+            nodes.setdefault(variable.name, set()).add(variable.node)
+        for name, found in nodes.items():
+            parts[name] = max(parts.get(name, 1), len(found))
     index = side.checkpoint.tensors if side.checkpoint else {}
     table = {}
     for name, views in graph.items():
         trainable = any(v.trainable for v in views)
         if name in index:
-            table[name] = _Variable(index[name].dtype, index[name].shape, trainable)
+            table[name] = _Variable(index[name].dtype, index[name].shape, trainable,
+                                    parts[name])
         else:
             table[name] = _Variable(views[0].dtype.removesuffix("_ref"), views[0].shape,
-                                    trainable)
+                                    trainable, parts[name])
     return table
 
 
@@ -280,6 +296,11 @@ def _variables(old: Side, new: Side) -> Iterator[Change]:
                          True, f"variable '{name}' shape changed from {_shape_text(a.shape)} "
                                f"to {_shape_text(b.shape)}: fine-tuned checkpoints no longer "
                                f"restore")
+        if a.parts != b.parts:
+            yield Change("variable", f"{path}/partitions", a.parts, b.parts, True,
+                         f"variable '{name}' is held in {b.parts} partition(s), was {a.parts}: "
+                         "the graph variables a variable_map or hub.KerasLayer.variables "
+                         "names change")
         if a.trainable != b.trainable:
             state = "trainable" if b.trainable else "no longer trainable"
             yield Change("variable", f"{path}/trainable", a.trainable, b.trainable, True,

@@ -14,7 +14,6 @@ import contextlib
 import json
 import math
 import shutil
-import subprocess
 import sys
 import tempfile
 from collections.abc import Iterator
@@ -64,24 +63,24 @@ def numeric_changes(old: Side, new: Side, *, timeout: float = TIMEOUT_SECONDS) -
 
 
 def _run_child(before: Path, after: Path, timeout: float) -> list[dict[str, Any]]:
+    from hubpub.execution.process_exit import missing_result, run_child
     from hubpub.execution.sandbox import child_env
 
     folder = Path(tempfile.mkdtemp(prefix="hubpub-numeric-"))
     try:
-        done = subprocess.run(
-            [sys.executable, "-m", "hubpub.diff.numeric", str(before.resolve()),
-             str(after.resolve())], capture_output=True, text=True, cwd=folder,
-            env=child_env(folder), timeout=timeout)
-    except subprocess.TimeoutExpired:
-        raise CheckFailure(f"--numeric did not finish in {timeout:g} s and was stopped") from None
+        done = run_child([sys.executable, "-m", "hubpub.diff.numeric", str(before.resolve()),
+                          str(after.resolve())], what="--numeric", timeout=timeout,
+                         cwd=folder, env=child_env(folder, readable=[before, after]))
     finally:
         shutil.rmtree(folder, ignore_errors=True)
-    try:
-        return json.loads(done.stdout.strip().splitlines()[-1])
+    try:  # a child that ends without its result (or not with 0) failed, whatever it says
+        rows = json.loads(done.stdout.strip().splitlines()[-1]) if done.returncode == 0 else None
+        if isinstance(rows, list):
+            return rows
     except (ValueError, IndexError):
-        tail = "\n".join(done.stderr.strip().splitlines()[-15:])
-        raise CheckFailure(f"--numeric: the process running the modules failed "
-                           f"(exit {done.returncode}):\n{tail}") from None
+        pass
+    raise CheckFailure("--numeric: " + missing_result("the process running the modules",
+                                                      done.returncode, done.stderr))
 
 
 def _change(row: dict[str, Any]) -> Change:
@@ -126,8 +125,14 @@ def _compare_outputs(a: dict[str, Any], b: dict[str, Any]) -> tuple[float, str |
 def _rows(before: str, after: str) -> list[dict[str, Any]]:
     from hubpub.execution.smoke import signature_inputs, signature_outputs
     from hubpub.spec.loading import load_module_spec
+    from hubpub.spec.requirements import import_requirements, recorded_requirements
 
     old, new = load_module_spec(before), load_module_spec(after)
+    # Known op libraries the modules record (a missing one fails the rows, naming it).
+    with contextlib.suppress(Exception):
+        import_requirements(recorded_requirements([*old.saved_model.meta_graphs,
+                                                   *new.saved_model.meta_graphs]),
+                            only_known=True)
     rows = []
     shared = {frozenset(t) for t in old.get_tags()} & {frozenset(t) for t in new.get_tags()}
     for tags in sorted(shared, key=sorted):
@@ -146,12 +151,11 @@ def _rows(before: str, after: str) -> list[dict[str, Any]]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    import os
+    from hubpub.execution.process_exit import die_with_parent
+    from hubpub.execution.sandbox import confine_from_env
 
-    from hubpub.execution.sandbox import SANDBOX_ENV, confine
-
-    if os.environ.get(SANDBOX_ENV):
-        confine(os.environ[SANDBOX_ENV])  # first, while this process has one thread
+    die_with_parent()
+    confine_from_env()  # first, while this process has one thread
     before, after = sys.argv[1:] if argv is None else argv
     print(json.dumps(_rows(before, after)))
     return 0

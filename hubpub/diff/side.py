@@ -20,7 +20,8 @@ from typing import Any
 
 from isal import isal_zlib
 
-from hubpub.errors import HandleError, ModuleFormatError
+from hubpub.errors import HandleError, InputError, ModuleFormatError
+from hubpub.files.inputs import check_module_files, limit_of_member, open_input, read_input
 from hubpub.files.package import sha256_of
 from hubpub.spec.checkpoint_index import CheckpointIndex, parse_checkpoint_index
 from hubpub.spec.files import (
@@ -82,7 +83,7 @@ class Side:
 
 def _crc32_of(path: Path) -> int:
     crc = 0
-    with open(path, "rb") as handle:
+    with open_input(path, what="module file") as handle:
         while chunk := handle.read(_CHUNK):
             crc = isal_zlib.crc32(chunk, crc)
     return crc
@@ -95,7 +96,8 @@ def same_bytes(a: FileRecord, b: FileRecord) -> bool:
     if a.path is not None and b.path is not None:
         if os.path.samefile(a.path, b.path):
             return True
-        with open(a.path, "rb") as left, open(b.path, "rb") as right:
+        with open_input(a.path, what="module file") as left, \
+                open_input(b.path, what="module file") as right:
             while True:
                 chunk = left.read(_CHUNK)
                 if chunk != right.read(_CHUNK):
@@ -124,6 +126,10 @@ def read_directory(folder: Path, *, shown: str, **kwargs: Any) -> Side:
         from hubpub.spec.files import find_module_root
 
         folder = find_module_root(folder)  # says what is wrong when it is not a module
+    try:  # no FIFO, device, link out of the module or oversized proto to read or hang on
+        check_module_files(folder)
+    except InputError as exc:
+        raise ModuleFormatError(str(exc)) from exc
     files: dict[str, FileRecord] = {}
     for root, dirs, names in os.walk(folder):
         dirs.sort()
@@ -132,10 +138,18 @@ def read_directory(folder: Path, *, shown: str, **kwargs: Any) -> Side:
             files[path.relative_to(folder).as_posix()] = FileRecord(path.stat().st_size, path)
     if SAVED_MODEL_FILE not in files:
         raise ModuleFormatError(f"{shown} has {MODULE_DEF_FILE} but no {SAVED_MODEL_FILE}")
-    index = folder / CHECKPOINT_INDEX
-    return _side(shown, (folder / MODULE_DEF_FILE).read_bytes(),
-                 (folder / SAVED_MODEL_FILE).read_bytes(),
-                 index.read_bytes() if index.is_file() else None, files,
+
+    def read(name: str) -> bytes | None:
+        limit = limit_of_member(name)
+        assert limit is not None  # the protos read whole all have one
+        try:
+            return read_input(folder / name, limit, inside=folder) if name in files else None
+        except InputError as exc:
+            raise ModuleFormatError(str(exc)) from exc
+
+    module_def, saved_model = read(MODULE_DEF_FILE), read(SAVED_MODEL_FILE)
+    assert module_def is not None and saved_model is not None  # both checked above
+    return _side(shown, module_def, saved_model, read(CHECKPOINT_INDEX), files,
                  directory=folder, **kwargs)
 
 

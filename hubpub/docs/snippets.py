@@ -42,7 +42,8 @@ def build_usage(summary: Mapping[str, Any], handle: str, *,
     snippet for it, else None.
 
     ``skipped`` lists signatures left out of the snippets (composite-tensor inputs, which
-    cannot be written as literals).
+    cannot be written as literals). Each snippet starts by importing the op libraries the
+    module records (``requires``).
     """
     default_tags = list(summary["default_variant"])
     variant = _variant(summary, default_tags)
@@ -53,18 +54,25 @@ def build_usage(summary: Mapping[str, Any], handle: str, *,
         else:
             usable[name] = sig
     tune_tags = list(summary["fine_tune_variant"])
+    requires = list(summary.get("requires") or [])
+    imports = "".join(f"import {name}  # registers ops the module uses\n" for name in requires)
+
+    def first(code: str | None) -> str | None:
+        return None if code is None else imports + code
+
     return {
         "handle": handle,
         "tags": default_tags,
         "fine_tune_tags": tune_tags,
         "resolves": not is_local_directory_handle(handle),
-        "tf1": _tf1(handle, default_tags, usable),
-        "tf1_fine_tuning": _tf1_fine_tuning(handle, _variant(summary, tune_tags)),
-        "tf2": _tf2(handle, default_tags, usable),
+        "requires": requires,
+        "tf1": first(_tf1(handle, default_tags, usable)),
+        "tf1_fine_tuning": first(_tf1_fine_tuning(handle, _variant(summary, tune_tags))),
+        "tf2": first(_tf2(handle, default_tags, usable)),
         "skipped": skipped,
         "keras_handle": tf2_handle,
-        "keras": (_keras(tf2_handle, usable["default"])
-                  if tf2_handle and "default" in usable else None),
+        "keras": first(_keras(tf2_handle, usable["default"])
+                       if tf2_handle and "default" in usable else None),
     }
 
 

@@ -41,7 +41,8 @@ present and always in this order::
       "expected_image_size": {"height": 224, "width": 224,
                               "source": "image_module_info attachment"},  # or null
       "assets": ["tokens.txt"],              # union over variants, sorted
-      "files": {"saved_model.pb": 4459}      # only the mapping passed as ``files``; {} if none
+      "files": {"saved_model.pb": 4459},     # only the mapping passed as ``files``; {} if none
+      "requires": ["tensorflow_text"]        # op libraries the module records; [] if none
     }
 
 A signature's ``image_size`` follows the TF1 library's ``get_expected_image_size`` per variant,
@@ -78,6 +79,8 @@ def summarize(view: ModuleView, *, files: Mapping[str, int] | None = None) -> di
         view: the module's graph variants.
         files: optional module-relative file path -> size in bytes, copied into ``files``.
     """
+    from hubpub.spec.requirements import recorded_requirements
+
     variants = [_summarize_variant(v) for v in view.variants]
     default = view.variant(()) or view.variants[0]
     default_entry = variants[view.variants.index(default)]
@@ -89,6 +92,7 @@ def summarize(view: ModuleView, *, files: Mapping[str, int] | None = None) -> di
         "expected_image_size": _expected_image_size(default_entry),
         "assets": sorted({a for v in variants for a in v["assets"]}),
         "files": {k: int(v) for k, v in sorted((files or {}).items())},
+        "requires": recorded_requirements(v.meta_graph for v in view.variants),
     }
 
 

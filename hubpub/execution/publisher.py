@@ -34,6 +34,9 @@ HARD_STOP_GRACE_SECONDS = 10.0
 _LIMIT: contextvars.ContextVar[float] = contextvars.ContextVar("hubpub_time_limit",
                                                                default=TIMEOUT_SECONDS)
 _real_exit = os._exit
+# os._exit is the C function of the platform's module (posix or nt); code that calls it under
+# that name would bypass a patch of os alone.
+_EXIT_HOLDERS = [os, *(sys.modules[name] for name in ("posix", "nt") if name in sys.modules)]
 _active = 0  # how many publisher_code blocks are running (they can nest)
 
 
@@ -78,8 +81,9 @@ def publisher_code(what: str, source: str | None = None) -> Iterator[None]:
             if outermost:
                 stack.enter_context(_stdout_to_stderr())
                 stack.enter_context(_stopped_after(limit, what))
-                os._exit = _exit_instead
-                stack.callback(setattr, os, "_exit", _real_exit)
+                for holder in _EXIT_HOLDERS:
+                    holder._exit = _exit_instead  # type: ignore[attr-defined]
+                    stack.callback(setattr, holder, "_exit", _real_exit)
             try:
                 yield
             except Terminated:

@@ -17,6 +17,7 @@ import subprocess
 import sys
 import tempfile
 import threading
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -32,6 +33,7 @@ __all__ = ["SMOKE_PREFIX", "InProcessSmokeRun", "SmokeResult", "SmokeRun", "run_
 
 BATCH = 2
 SMOKE_PREFIX = "hubpub-smoke-"  # the child's private folder, in the system temp folder
+_OPTIONS_ENV = "HUBPUB_SMOKE_OPTIONS"  # JSON: run_smoke_test's keyword arguments, for the child
 
 
 @dataclass
@@ -58,7 +60,9 @@ class SmokeRun:
     """
 
     def __init__(self, module_dir: Path | None = None, tf2_dir: Path | None = None, *,
-                 timeout: float = TIMEOUT_SECONDS) -> None:
+                 timeout: float = TIMEOUT_SECONDS, readable: Sequence[Path] = (),
+                 fine_tune: bool = True, requires: Sequence[str] = ()) -> None:
+        from hubpub.execution.process_exit import child_environment
         from hubpub.execution.sandbox import child_env
 
         self.timeout = timeout
@@ -75,7 +79,10 @@ class SmokeRun:
             self._process = subprocess.Popen(
                 argv, stdin=subprocess.PIPE if module_dir is None else subprocess.DEVNULL,
                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=self._folder,
-                env=child_env(self._folder))
+                env={**child_environment(child_env(  # it dies with this process
+                    self._folder, readable=[p for p in (module_dir, tf2_dir, *readable) if p])),
+                     _OPTIONS_ENV: json.dumps({"fine_tune": fine_tune,
+                                               "requires": list(requires)})})
         except BaseException:
             self._remove_folder()
             raise
@@ -118,13 +125,16 @@ class SmokeRun:
                                 f"--timeout SECONDS"])
         finally:
             self._remove_folder()
-        try:
+        try:  # a child that ends without its result (or not with 0) failed, whatever it says
+            if self._process.returncode != 0:
+                raise ValueError(self._process.returncode)
             data = json.loads(out.strip().splitlines()[-1])
-        except (ValueError, IndexError):
-            tail = "\n".join(err.strip().splitlines()[-15:])
-            return SmokeResult([f"smoke test process failed (exit {self._process.returncode}):"
-                                f"\n{tail}"])
-        return SmokeResult(data["problems"], data["signatures"], data.get("confinement", ""))
+            return SmokeResult(data["problems"], data["signatures"], data.get("confinement", ""))
+        except (ValueError, IndexError, KeyError, TypeError):
+            from hubpub.execution.process_exit import missing_result
+
+            return SmokeResult([missing_result("the smoke test process",
+                                               self._process.returncode, err)])
 
 
 class InProcessSmokeRun:
@@ -140,14 +150,17 @@ class InProcessSmokeRun:
     CONFINEMENT = ("none needed: run in the build process, on a graph of hubpub's own recipe "
                    "(no publisher code)")
 
-    def __init__(self) -> None:
+    def __init__(self, *, fine_tune: bool = True, requires: Sequence[str] = ()) -> None:
         self._thread: threading.Thread | None = None
         self._result = SmokeResult(["the smoke test did not run"])
+        self._fine_tune = fine_tune
+        self._requires = list(requires)
 
     def test(self, module_dir: Path, tf2_dir: Path | None = None) -> None:
         def run() -> None:
             try:
-                self._result = run_smoke_test(module_dir, tf2_dir)
+                self._result = run_smoke_test(module_dir, tf2_dir, fine_tune=self._fine_tune,
+                                              requires=self._requires)
             except Exception as exc:  # the module is what is under test: report, don't crash
                 self._result = SmokeResult([f"smoke test failed: {type(exc).__name__}: {exc}"])
             self._result.confinement = self.CONFINEMENT
@@ -167,18 +180,23 @@ class InProcessSmokeRun:
 
 def start_smoke_test(module_dir: Path | None = None, tf2_dir: Path | None = None, *,
                      timeout: float = TIMEOUT_SECONDS, in_process: bool = False,
-                     ) -> SmokeRun | InProcessSmokeRun:
-    """Start the child process; without ``module_dir``, call ``test(module_dir)`` later.
+                     readable: Sequence[Path] = (), fine_tune: bool = True,
+                     requires: Sequence[str] = ()) -> SmokeRun | InProcessSmokeRun:
+    """Start the child process; without ``module_dir``, call ``test(module_dir)`` later, with
+    a module inside one of the existing folders ``readable`` (the only ones it may read).
 
     ``in_process`` runs it on a thread of this process instead (``InProcessSmokeRun``): only
-    for modules whose graph no publisher code wrote.
+    for modules whose graph no publisher code wrote. ``fine_tune=False`` (the manifest says
+    ``fine_tunable: false``) skips the training step. ``requires``: the manifest's op
+    libraries, imported first (known libraries the module records are imported anyway).
     """
     if in_process:
-        run = InProcessSmokeRun()
+        run = InProcessSmokeRun(fine_tune=fine_tune, requires=requires)
         if module_dir is not None:
             run.test(module_dir, tf2_dir)
         return run
-    return SmokeRun(module_dir, tf2_dir, timeout=timeout)
+    return SmokeRun(module_dir, tf2_dir, timeout=timeout, readable=readable,
+                    fine_tune=fine_tune, requires=requires)
 
 
 # --- what runs in the child process ----------------------------------------------------------
@@ -316,16 +334,40 @@ def signature_inputs(spec: ModuleSpec, tags: frozenset) -> dict[str, Any]:
     return inputs
 
 
-def run_smoke_test(module_dir: str | Path, tf2_dir: str | Path | None = None) -> SmokeResult:
+def training_tags(spec: ModuleSpec) -> list[frozenset]:
+    """The variants consumers fine-tune: those tagged 'train', else the inference variant."""
+    tagged = [tags for tags in spec.sorted_tags() if "train" in tags]
+    return tagged or [_inference_tags(spec)]
+
+
+def run_smoke_test(module_dir: str | Path, tf2_dir: str | Path | None = None, *,
+                   fine_tune: bool = True, requires: Sequence[str] = ()) -> SmokeResult:
     """Load every variant both ways and run every signature (in this process).
 
-    With ``tf2_dir``, also check the TF2 export of the module against its inference variant.
+    With ``fine_tune`` (the manifest's ``fine_tunable`` is not false), take one training step
+    of each variant consumers fine-tune (``hubpub.execution.smoke_finetune``). With
+    ``tf2_dir``, also check the TF2 export of the module against its inference variant.
+    ``requires`` (the manifest's op libraries) and the known ones the module records are
+    imported first.
     """
+    from hubpub.errors import SpecError
+    from hubpub.execution.smoke_finetune import (
+        inference_update_problems,
+        tf1_fine_tuning_problems,
+    )
     from hubpub.spec.loading import load_module_spec
+    from hubpub.spec.requirements import import_requirements, recorded_requirements
 
     module_dir = str(module_dir)
     result = SmokeResult()
     spec = load_module_spec(module_dir)
+    try:
+        import_requirements(requires)
+        import_requirements(recorded_requirements(spec.saved_model.meta_graphs),
+                            only_known=True)
+    except SpecError as exc:
+        return SmokeResult([str(exc)])
+    trained = training_tags(spec) if fine_tune else []
     for tags in spec.sorted_tags():
         variant = "{" + ",".join(sorted(tags)) + "}"
         inputs = signature_inputs(spec, tags)
@@ -347,11 +389,24 @@ def run_smoke_test(module_dir: str | Path, tf2_dir: str | Path | None = None) ->
                 "outputs": {k: _describe(v) for k, v in sorted(outputs.items())}})
             if tf2 is not None and "train" not in tags:
                 _compare(name, variant, outputs, tf2.get(name, {}), result.problems)
+        if tags in trained:
+            result.problems.extend(tf1_fine_tuning_problems(module_dir, tags, inputs))
+        elif trained:
+            result.problems.extend(inference_update_problems(spec.meta_graph(tags), trained[0]))
         if tf2_dir is not None and tags == _inference_tags(spec):
             from hubpub.execution.smoke_tf2 import check_tf2_export
 
-            result.problems.extend(check_tf2_export(str(tf2_dir), tf1, inputs))
+            result.problems.extend(check_tf2_export(
+                str(tf2_dir), tf1, inputs, fine_tune=fine_tune,
+                has_updates=_has_update_ops(spec.meta_graph(trained[0])) if trained else False))
     return result
+
+
+def _has_update_ops(meta: Any) -> bool:
+    from hubpub._tf import tf
+
+    key = tf.compat.v1.GraphKeys.UPDATE_OPS
+    return key in meta.collection_def and bool(meta.collection_def[key].node_list.value)
 
 
 def _inference_tags(spec: ModuleSpec) -> frozenset:
@@ -363,12 +418,12 @@ def main(argv: list[str] | None = None) -> int:
     """The child: the result is the last line on stdout; anything the module prints goes to
     stderr, so it cannot corrupt or fake the result."""
     argv = sys.argv[1:] if argv is None else argv
-    from hubpub.execution.sandbox import SANDBOX_ENV, confine
+    from hubpub.execution.process_exit import die_with_parent
+    from hubpub.execution.sandbox import confine_from_env
 
-    confinement = ""
-    if os.environ.get(SANDBOX_ENV):
-        # First, while this process has one thread: Landlock binds the threads started later.
-        confinement = confine(os.environ[SANDBOX_ENV])
+    die_with_parent()  # a build killed with SIGKILL takes its smoke test with it
+    # First, while this process has one thread: Landlock binds the threads started later.
+    confinement = confine_from_env()
     sys.stdout.flush()
     result_fd = os.dup(1)
     os.dup2(2, 1)
@@ -377,10 +432,12 @@ def main(argv: list[str] | None = None) -> int:
         import hubpub.consumer.module  # noqa: F401  (the slow imports, done while the parent works)
 
         line = sys.stdin.readline().strip()
-        if not line:  # the parent gave up before there was a module to test
-            return 0
+        if not line:  # the parent gave up before there was a module to test: no result
+            return 2
         argv = line.split("\t")  # the module, and its TF2 export when there is one
-    result = run_smoke_test(*argv[:2])
+    options = json.loads(os.environ.get(_OPTIONS_ENV) or "{}")
+    result = run_smoke_test(*argv[:2], fine_tune=bool(options.get("fine_tune", True)),
+                            requires=[str(n) for n in options.get("requires", [])])
     result.confinement = confinement
     with os.fdopen(result_fd, "w", encoding="utf-8") as out:
         out.write(json.dumps(result.to_json()) + "\n")

@@ -50,7 +50,8 @@ from typing import IO, BinaryIO, Protocol, cast
 
 from isal import igzip, isal_zlib
 
-from hubpub.errors import ArchiveError, HubpubError
+from hubpub.errors import ArchiveError
+from hubpub.files.inputs import limit_from_env, limit_of_member
 
 __all__ = [
     "DEFAULT_MAX_MEMBERS",
@@ -158,19 +159,6 @@ class _CheckedTarInfo(tarfile.TarInfo):
             return super()._proc_member(tarfile_)  # type: ignore[misc]  # private hook
         finally:
             tarfile_._hubpub_metadata_depth = depth - 1  # type: ignore[attr-defined]
-
-
-def _limit_from_env(name: str, default: int) -> int:
-    raw = os.environ.get(name)
-    if not raw:
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise HubpubError(f"{name}={raw!r} is not a whole number") from None
-    if value <= 0:
-        raise HubpubError(f"{name}={raw!r} must be a positive number")
-    return value
 
 
 def _describe(tarball: Path | BinaryIO | str, name: str | None) -> str:
@@ -410,9 +398,9 @@ def list_members(tarball: Path | BinaryIO | str, *, max_bytes: int | None = None
     hostile archive fails as fast as extracting it; member names are listed as stored.
     """
     what = _describe(tarball, name)
-    limit = max_bytes if max_bytes is not None else _limit_from_env(
+    limit = max_bytes if max_bytes is not None else limit_from_env(
         MAX_UNPACKED_BYTES_ENV, DEFAULT_MAX_UNPACKED_BYTES)
-    max_members = _limit_from_env(MAX_MEMBERS_ENV, DEFAULT_MAX_MEMBERS)
+    max_members = limit_from_env(MAX_MEMBERS_ENV, DEFAULT_MAX_MEMBERS)
     with _open_stream(tarball, what, max_members, limit) as members:
         return [Member(m.name, _type_name(m), m.size, m.mode, m.linkname)
                 for _, m in members]
@@ -514,9 +502,9 @@ def iter_members(tarball: Path | BinaryIO | str, *, max_bytes: int | None = None
         ArchiveError: as ``safe_extract``.
     """
     what = _describe(tarball, name)
-    limit = max_bytes if max_bytes is not None else _limit_from_env(
+    limit = max_bytes if max_bytes is not None else limit_from_env(
         MAX_UNPACKED_BYTES_ENV, DEFAULT_MAX_UNPACKED_BYTES)
-    max_members = _limit_from_env(MAX_MEMBERS_ENV, DEFAULT_MAX_MEMBERS)
+    max_members = limit_from_env(MAX_MEMBERS_ENV, DEFAULT_MAX_MEMBERS)
     seen: dict[tuple[str, ...], str] = {}  # path -> "file" or "dir" (parents included)
     with _open_stream(tarball, what, max_members, limit) as members:
         for tar, member in members:
@@ -539,6 +527,9 @@ def iter_members(tarball: Path | BinaryIO | str, *, max_bytes: int | None = None
             if member.isdir():
                 yield record, parts, None
                 continue
+            cap = limit_of_member("/".join(parts[-2:])) or limit_of_member(parts[-1])
+            if cap is not None and member.size > cap.max_bytes:  # before it is read
+                raise ArchiveError(cap.refusal(member.size), member=member.name)
             source = tar.extractfile(member)
             assert source is not None  # regular files always have data
             yield record, parts, _CheckedStream(source, what, member.name)

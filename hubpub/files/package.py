@@ -36,6 +36,7 @@ from typing import BinaryIO
 from isal import isal_zlib
 
 from hubpub.errors import ExportError, ModuleFormatError
+from hubpub.files.inputs import open_input
 
 __all__ = ["DEFAULT_LEVEL", "PackResult", "pack", "sha256_of", "write_checksum"]
 
@@ -324,7 +325,7 @@ class _ParallelGzipWriter:
 def sha256_of(path: Path) -> str:
     """The SHA-256 of a file's bytes, read in 1 MB chunks (any size, little memory)."""
     digest = hashlib.sha256()
-    with open(path, "rb") as handle:
+    with open_input(path) as handle:  # a regular file: never a FIFO to wait on
         while chunk := handle.read(1 << 20):
             digest.update(chunk)
     return digest.hexdigest()

@@ -45,6 +45,7 @@ import ssl
 import stat
 import sys
 import tempfile
+import threading
 import time
 import urllib.error
 import urllib.parse
@@ -59,7 +60,7 @@ from hubpub.files import fspath
 from hubpub.files.archive import remove_tree, safe_extract
 from hubpub.files.signing import TrustedSigner
 
-__all__ = ["CACHE_DIR_ENV", "LOCK_TIMEOUT_ENV", "cache_dir", "resolve"]
+__all__ = ["CACHE_DIR_ENV", "DOWNLOAD_DEADLINE_ENV", "LOCK_TIMEOUT_ENV", "cache_dir", "resolve"]
 
 LOG = logging.getLogger(__name__)
 
@@ -69,6 +70,10 @@ PROGRESS_ENV = "TFHUB_DOWNLOAD_PROGRESS"  # any non-empty value: show download p
 DEFAULT_LOCK_TIMEOUT_SEC = 600.0
 # Per socket operation; tensorflow_hub set none, and a stalled server then hung forever.
 HTTP_TIMEOUT_SEC = 60.0
+# The whole download: a server sending one byte every few seconds never trips the per-read
+# timeout, so every download also has an overall deadline.
+DOWNLOAD_DEADLINE_ENV = "HUBPUB_DOWNLOAD_DEADLINE_SEC"
+DEFAULT_DOWNLOAD_DEADLINE_SEC = 3600.0
 TARBALL_SUFFIXES = (".tar.gz", ".tgz", ".tar", ".tar.bz2", ".tbz2", ".tar.xz", ".txz")
 
 _CHUNK = 1024 * 1024
@@ -200,11 +205,57 @@ def _sha1(text: str) -> str:
 
 # --- reading ----------------------------------------------------------------------------------
 
+class _Deadline:
+    """The overall deadline of one download (``HUBPUB_DOWNLOAD_DEADLINE_SEC``).
+
+    Checked after each read; a read blocked past it is ended by shutting the socket down
+    from a timer thread, so the deadline holds however slowly the server sends.
+    """
+
+    def __init__(self, handle: str) -> None:
+        self.handle = handle
+        self.seconds = _seconds_from_env(DOWNLOAD_DEADLINE_ENV, DEFAULT_DOWNLOAD_DEADLINE_SEC)
+        self._at = time.monotonic() + self.seconds
+        self._expired = threading.Event()
+        self._timer: threading.Timer | None = None
+
+    def remaining(self) -> float:
+        return max(0.001, self._at - time.monotonic())
+
+    def watch(self, response: object) -> None:
+        """Shut ``response``'s socket down when the deadline passes."""
+        sock = getattr(getattr(getattr(response, "fp", None), "raw", None), "_sock", None)
+        self._timer = threading.Timer(self.remaining(), self._expire, (sock,))
+        self._timer.daemon = True
+        self._timer.start()
+
+    def _expire(self, sock: socket.socket | None) -> None:
+        self._expired.set()
+        if sock is not None:
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
+
+    @property
+    def passed(self) -> bool:
+        return self._expired.is_set() or time.monotonic() > self._at
+
+    def error(self, done: int) -> HandleError:
+        return HandleError(f"downloading {self.handle} did not finish within {self.seconds:g} "
+                           f"s ({done} bytes arrived); if it is just slow, raise the limit with "
+                           f"{DOWNLOAD_DEADLINE_ENV}=<seconds>")
+
+    def cancel(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+
+
 class _CountingReader:
-    """Reports bytes read to ``progress``; turns network failures into HandleError."""
+    """Reports bytes read to ``progress``; turns network failures (and a passed deadline)
+    into HandleError."""
 
     def __init__(self, source: BinaryIO, handle: str, total: int | None,
-                 progress: Progress | None) -> None:
+                 progress: Progress | None, deadline: _Deadline | None = None) -> None:
+        self._deadline = deadline
         self._source = source
         # read1: return what has arrived instead of blocking until `size` bytes are there,
         # so progress moves on slow links (HTTPResponse and open() files both have it).
@@ -218,9 +269,15 @@ class _CountingReader:
     def read(self, size: int = -1) -> bytes:
         try:
             data = self._read(size)
-        except (OSError, http.client.HTTPException) as exc:
+        except (OSError, http.client.HTTPException, ValueError) as exc:
+            if self._deadline is not None and self._deadline.passed:
+                raise self._deadline.error(self._done) from None
+            if isinstance(exc, ValueError):
+                raise
             raise HandleError(f"reading {self._handle} failed after {self._done} bytes: "
                               f"{exc!r}; try again") from exc
+        if self._deadline is not None and self._deadline.passed:
+            raise self._deadline.error(self._done + len(data))
         if not data and size != 0 and self._total is not None and self._done < self._total:
             raise HandleError(f"reading {self._handle} stopped after {self._done} of "
                               f"{self._total} bytes (connection closed?); try again")
@@ -256,21 +313,28 @@ def _fetch_http(handle: str, dest: Path, progress: Progress | None) -> None:
 
     url = _compressed_url(handle)
     request = urllib.request.Request(url, headers={"User-Agent": f"hubpub/{__version__}"})
+    deadline = _Deadline(handle)
     try:
-        response = urllib.request.urlopen(request, timeout=HTTP_TIMEOUT_SEC,
-                                          context=_ssl_context())
+        response = urllib.request.urlopen(request, context=_ssl_context(),
+                                          timeout=min(HTTP_TIMEOUT_SEC, deadline.remaining()))
     except urllib.error.HTTPError as exc:
         raise HandleError(f"{handle}: the server answered HTTP {exc.code} {exc.reason} "
                           f"for {url}") from exc
     except (urllib.error.URLError, OSError, http.client.HTTPException) as exc:
+        if deadline.passed:
+            raise deadline.error(0) from exc
         reason = getattr(exc, "reason", exc)
         raise HandleError(f"cannot download {handle}: {reason}") from exc
-    with response:
-        length = response.headers.get("Content-Length")
-        total = int(length) if length and length.isdigit() else None
-        LOG.info("Downloading %s (%s bytes)", url, total if total is not None else "unknown")
-        safe_extract(_CountingReader(response, handle, total, progress),  # type: ignore[arg-type]
-                     dest, name=handle)
+    deadline.watch(response)
+    try:
+        with response:
+            length = response.headers.get("Content-Length")
+            total = int(length) if length and length.isdigit() else None
+            LOG.info("Downloading %s (%s bytes)", url, total if total is not None else "unknown")
+            reader = _CountingReader(response, handle, total, progress, deadline)
+            safe_extract(reader, dest, name=handle)  # type: ignore[arg-type]
+    finally:
+        deadline.cancel()
 
 
 # --- the cache --------------------------------------------------------------------------------
@@ -358,13 +422,20 @@ def _drop_untrusted(module_dir: Path) -> None:
 
 
 def _lock_timeout() -> float:
-    raw = os.environ.get(LOCK_TIMEOUT_ENV)
+    return _seconds_from_env(LOCK_TIMEOUT_ENV, DEFAULT_LOCK_TIMEOUT_SEC)
+
+
+def _seconds_from_env(name: str, default: float) -> float:
+    raw = os.environ.get(name)
     if not raw:
-        return DEFAULT_LOCK_TIMEOUT_SEC
+        return default
     try:
-        return float(raw)
+        value = float(raw)
     except ValueError:
-        raise HandleError(f"{LOCK_TIMEOUT_ENV}={raw!r} is not a number of seconds") from None
+        raise HandleError(f"{name}={raw!r} is not a number of seconds") from None
+    if not value > 0 or value == float("inf"):
+        raise HandleError(f"{name}={raw!r} must be a positive number of seconds")
+    return value
 
 
 def _is_complete(module_dir: Path) -> bool:

@@ -13,7 +13,7 @@ from typing import Any, NamedTuple
 import yaml
 
 from hubpub.errors import InputError, ManifestError, ManifestProblem
-from hubpub.files.inputs import MAX_MANIFEST_BYTES, decode_utf8, read_bounded
+from hubpub.files.inputs import MANIFEST, decode_utf8, read_input
 
 __all__ = ["MAX_DEPTH", "KeyPath", "MarkedLoader", "Marks", "Position", "load_marked", "read_text",
            "yaml_problem"]
@@ -250,7 +250,7 @@ def _tag_message(tag: str) -> str:
 
 
 def read_text(path: Path, shown: str) -> str:
-    """The manifest's text: a regular file of at most MAX_MANIFEST_BYTES, UTF-8."""
+    """The manifest's text: a regular file within the MANIFEST limit, UTF-8."""
     def fail(line: int, col: int, message: str) -> ManifestError:
         return ManifestError([ManifestProblem(shown, line, col, message)])
 
@@ -258,7 +258,7 @@ def read_text(path: Path, shown: str) -> str:
         raise fail(1, 1, "is a directory; pass the manifest file, e.g. "
                          f"{path / 'manifest.yaml'}")
     try:
-        raw = read_bounded(path, what="manifest", max_bytes=MAX_MANIFEST_BYTES)
+        raw = read_input(path, MANIFEST)
         return decode_utf8(raw, path=shown, what="manifest")
     except InputError as exc:
         raise fail(exc.line or 1, exc.column or 1, exc.detail) from exc

@@ -136,6 +136,8 @@ class Manifest:
     tf2: bool = False  # also build the TF2 Reusable SavedModel
     kaggle: KaggleTarget | None = None  # publish.kaggle
     sign: Signing | None = None
+    # Python modules whose import registers ops of the module (tensorflow_text).
+    requires: list[str] = field(default_factory=list)
 
     @property
     def folder(self) -> Path:
@@ -678,6 +680,7 @@ def _build(path: Path, document: Mapping[str, Any], positions: Mapping[KeyPath, 
         tf2=bool(document.get("tf2", False)),
         kaggle=_kaggle_target((document.get("publish") or {}).get("kaggle")),
         sign=_signing(document.get("sign"), folder),
+        requires=list(document.get("requires") or []),
     )
 
 

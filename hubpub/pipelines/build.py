@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import platform
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -109,16 +110,27 @@ def build(manifest: Manifest, *, out_dir: Path | None = None, progress: Progress
     # fresh, confined child, started first: it imports TensorFlow while this process works.
     in_process = manifest.recipe is not None
 
+    out = Path(out_dir) if out_dir else manifest.output
+
     def start_smoke() -> SmokeRun | InProcessSmokeRun | None:
         if smoke and not runs:
-            runs.append(start_smoke_test(timeout=timeout, in_process=in_process))
+            if not in_process:  # the confined child may read only there (and the system)
+                from hubpub.files.outdir import refuse_system_folder
+
+                refuse_system_folder(out)
+                with suppress(OSError):  # not writable: staging says so, next
+                    out.mkdir(parents=True, exist_ok=True)
+            runs.append(start_smoke_test(
+                timeout=timeout, in_process=in_process, readable=[out],
+                fine_tune=manifest.metadata.get("fine_tunable") is not False,
+                requires=manifest.requires))
         return runs[0] if runs else None
 
     if not in_process:
         start_smoke()
     try:
         with time_limit(timeout):
-            return _build(manifest, Path(out_dir) if out_dir else manifest.output,
+            return _build(manifest, out,
                           _Timer(progress), start_smoke, progress,
                           tf2=manifest.tf2 if tf2 is None else tf2, timeout=timeout,
                           sign=sign)
@@ -188,6 +200,7 @@ def _build(manifest: Manifest, out_dir: Path, timer: _Timer,
             raise CheckFailure("smoke test failed:\n  " + "\n  ".join(smoke_result.problems),
                                findings=findings)
         report = _report(manifest, view, findings, module_dir, packed, smoke_result, timer)
+        report["authoring"] = spec.notes  # what hubpub changed in the graphs, in full
         if previous is not None:
             report["previous"] = previous
         written = [base, packed.path.name, packed.path.name + ".sha256", "build-report.json"]
@@ -272,8 +285,10 @@ def _write_docs(manifest: Manifest, view: ModuleView, report: dict[str, Any], st
 
     name = f"{base}.md"
     previous = out_dir / name
-    existing = ({MARKDOWN_FILE: previous.read_text(encoding="utf-8")}
-                if previous.is_file() else None)  # its hand-written sections survive
+    from hubpub.files.inputs import PAGE, read_text
+
+    existing = ({MARKDOWN_FILE: read_text(previous, PAGE)}  # not UTF-8, a FIFO: exit 2
+                if os.path.lexists(previous) else None)  # its hand-written sections survive
     pages = render_docs(view, manifest, fmt="markdown", build_report=report, existing=existing)
     (stage / name).write_text(pages[MARKDOWN_FILE], encoding="utf-8")
     return [name]

@@ -22,6 +22,7 @@ import copy
 import hashlib
 import itertools
 import json
+import logging
 import os
 import shutil
 import tempfile
@@ -36,12 +37,15 @@ from hubpub.errors import ConvertError, ExportError
 from hubpub.spec.files import ASSETS_COLLECTION, read_module_def, read_saved_model
 from hubpub.spec.instance import import_meta_graph, keep_collections
 from hubpub.spec.module_spec import ModuleSpec, is_state_op
+from hubpub.spec.requirements import import_requirements, recorded_requirements
 from hubpub.spec.tf2 import is_resource_state, pick_variants, unconvertible_state
 
 __all__ = ["METADATA_FILE", "ConvertResult", "convert_in_fresh_process", "convert_module",
            "tf2_metadata"]
 
 METADATA_FILE = "assets.extra/hubpub.json"
+
+log = logging.getLogger(__name__)
 
 _GK = tf.compat.v1.GraphKeys
 _STATE_COLLECTIONS = (_GK.GLOBAL_VARIABLES, _GK.TRAINABLE_VARIABLES, _GK.TABLE_INITIALIZERS,
@@ -64,6 +68,8 @@ class ConvertResult:
     regularization_losses: int
     update_ops: int
     assets: list[str] = field(default_factory=list)
+    # Signatures TF2 serving signatures cannot express (sparse or ragged tensors), with why.
+    left_out: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -73,6 +79,7 @@ class _Variant:
     inputs: dict[str, dict[str, Any]] = field(default_factory=dict)
     outputs: dict[str, dict[str, Any]] = field(default_factory=dict)
     update_ops: list[Any] = field(default_factory=list)
+    left_out: dict[str, str] = field(default_factory=dict)
 
 
 def _pick_variants(saved_model: Any, where: str) -> tuple[Any, Any]:
@@ -145,14 +152,20 @@ class _Resource(tf.saved_model.experimental.TrackableResource):
         return self._op(**self._attrs)
 
 
-def _signature_tensors(graph: Any, infos: Any, scope: str, where: str) -> dict[str, Any]:
-    out = {}
-    for key, info in infos.items():
-        if info.WhichOneof("encoding") != "name":
-            raise ConvertError(f"{where}: '{key}' is a sparse or composite tensor; the TF2 "
-                               "export supports dense signature tensors only")
-        out[key] = graph.get_tensor_by_name(f"{scope}/{info.name}" if scope else info.name)
-    return out
+def _not_dense(signature: Any) -> str | None:
+    """Why a signature cannot be a TF2 serving signature of dense tensors, or None."""
+    for kind, infos in (("input", signature.inputs), ("output", signature.outputs)):
+        for key, info in sorted(infos.items()):
+            encoding = info.WhichOneof("encoding")
+            if encoding != "name":
+                what = "sparse" if encoding == "coo_sparse" else "composite (ragged)"
+                return f"{kind} '{key}' is a {what} tensor"
+    return None
+
+
+def _signature_tensors(graph: Any, infos: Any, scope: str) -> dict[str, Any]:
+    return {key: graph.get_tensor_by_name(f"{scope}/{info.name}" if scope else info.name)
+            for key, info in infos.items()}
 
 
 def _fed_from_state(meta: Any, state: Mapping[str, Any]) -> dict[str, Any]:
@@ -175,9 +188,18 @@ def _import_variant(graph: Any, meta: Any, state: Mapping[str, Any], scope: str,
     keep_collections(meta, collections)
     import_meta_graph(meta, input_map=input_map, import_scope=scope)
     variant = _Variant()
+    tags = sorted(meta.meta_info_def.tags)
     for name, sig in meta.signature_def.items():
-        variant.inputs[name] = _signature_tensors(graph, sig.inputs, scope, where)
-        variant.outputs[name] = _signature_tensors(graph, sig.outputs, scope, where)
+        problem = _not_dense(sig)
+        if problem and name == "default":
+            raise ConvertError(
+                f"{where}: variant {tags} signature 'default': {problem}; __call__ runs the "
+                "default signature and takes dense tensors only")
+        if problem:
+            variant.left_out[name] = f"variant {tags} signature '{name}': {problem}"
+            continue
+        variant.inputs[name] = _signature_tensors(graph, sig.inputs, scope)
+        variant.outputs[name] = _signature_tensors(graph, sig.outputs, scope)
     if _GK.UPDATE_OPS in collections:
         variant.update_ops = [op for op in graph.get_collection(_GK.UPDATE_OPS)
                               if op.name.startswith(scope + "/")]
@@ -291,6 +313,7 @@ def convert_module(module_dir: str | Path, out_dir: str | Path, *, source: str |
     where = str(source or module_dir)
     read_module_def(module_dir)  # a TF1 Hub format module, or a clear error
     saved_model = read_saved_model(module_dir)
+    import_requirements(recorded_requirements(saved_model.meta_graphs), only_known=True)
     train, inference = _pick_variants(saved_model, where)
     _check_state(train, inference, where)
     _check_default_signatures(train, inference, where)
@@ -303,6 +326,10 @@ def convert_module(module_dir: str | Path, out_dir: str | Path, *, source: str |
     signatures = {name: _serving_signature(module, name)
                   for name in sorted(module.inference.inputs)}
     metadata = _metadata(module_dir, where, train, inference)
+    metadata["left_out_signatures"] = dict(module.inference.left_out)
+    for note in module.inference.left_out.values():
+        log.warning("%s: %s: not a TF2 serving signature (left out); the TF1 module keeps it",
+                    where, note)
     staging = _staging_dir(out_dir)
     try:
         tf.saved_model.save(obj, str(staging / "model"), signatures=signatures)
@@ -317,7 +344,7 @@ def convert_module(module_dir: str | Path, out_dir: str | Path, *, source: str |
         out_dir, sorted(train.meta_info_def.tags), sorted(inference.meta_info_def.tags),
         sorted(signatures), len(obj.variables), len(obj.trainable_variables),
         len(obj.regularization_losses), len(module.train.update_ops),
-        [path.name for path, _ in asset_files])
+        [path.name for path, _ in asset_files], dict(module.inference.left_out))
 
 
 @dataclass
@@ -512,31 +539,50 @@ def _staging_dir(out_dir: Path) -> Path:
 
 def convert_in_fresh_process(module_dir: str | Path, out_dir: str | Path, *, source: str,
                              timeout: float) -> ConvertResult:
-    """``convert_module`` in a fresh Python process.
+    """``convert_module`` in a fresh, confined Python process (``hubpub.execution.sandbox``).
 
-    TensorFlow numbers the functions it saves with a per-process counter: in a fresh process
-    the same module always gives the same bytes, whatever the caller did before (``hubpub
-    build`` traced and exported the TF1 graphs already).
+    Converting runs the module (its initializers, to read the variables), so it gets what the
+    smoke test gets: a child that may read only the module and write only its private folder
+    and a staging folder beside ``out_dir``, moved into place here once the child delivered
+    its result. And TensorFlow numbers the functions it saves with a per-process counter: in
+    a fresh process the same module always gives the same bytes, whatever the caller did
+    before (``hubpub build`` traced and exported the TF1 graphs already).
     """
-    import subprocess
     import sys
 
-    argv = [sys.executable, "-m", "hubpub.pipelines.convert", str(module_dir), str(out_dir), source]
-    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
+    from hubpub.errors import CheckFailure
+    from hubpub.execution.process_exit import missing_result, run_child
+    from hubpub.execution.sandbox import child_env
+    from hubpub.files.archive import remove_tree
+
+    out_dir = Path(out_dir)
+    if out_dir.exists():
+        raise ExportError(f"{out_dir} already exists; the TF2 export never overwrites")
+    staging = _staging_dir(out_dir)
+    private = Path(tempfile.mkdtemp(prefix="hubpub-convert-"))
     try:
-        done = subprocess.run(argv, capture_output=True, text=True, timeout=timeout,
-                              check=False, env=env)
-    except subprocess.TimeoutExpired as exc:
-        raise ConvertError(f"{source}: the TF2 conversion did not finish in {timeout:g} s") \
-            from exc
-    if done.returncode == 2:
-        raise ConvertError(done.stderr.strip().splitlines()[-1] if done.stderr.strip()
-                           else f"{source}: the TF2 conversion failed")
-    if done.returncode != 0:
-        raise RuntimeError(f"the TF2 conversion process failed (exit {done.returncode}):\n"
-                           + "\n".join(done.stderr.strip().splitlines()[-15:]))
-    fields = json.loads(done.stdout.strip().splitlines()[-1])
-    fields["out_dir"] = Path(fields["out_dir"])
+        argv = [sys.executable, "-m", "hubpub.pipelines.convert",
+                str(Path(module_dir).resolve()), str(staging / "model"), source]
+        env = child_env(private, dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3"),
+                        readable=[Path(module_dir)], writable=[staging])
+        try:
+            done = run_child(argv, what=f"{source}: the TF2 conversion", timeout=timeout,
+                             env=env, cwd=private)
+        except CheckFailure as exc:  # the time limit
+            raise ConvertError(str(exc)) from None
+        if done.returncode == 2 and done.stderr.strip():
+            raise ConvertError(done.stderr.strip().splitlines()[-1])
+        try:  # a child that ends without its result (or not with 0) failed
+            fields = json.loads(done.stdout.strip().splitlines()[-1])
+            assert done.returncode == 0 and (staging / "model").is_dir()
+        except (ValueError, IndexError, AssertionError):
+            raise ConvertError(missing_result(f"{source}: the TF2 conversion process",
+                                              done.returncode, done.stderr)) from None
+        os.replace(staging / "model", out_dir)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+        remove_tree(private, missing_ok=True)
+    fields["out_dir"] = out_dir
     return ConvertResult(**fields)
 
 
@@ -546,7 +592,11 @@ def _main(argv: list[str]) -> int:
     from dataclasses import asdict
 
     from hubpub.errors import HubpubError
+    from hubpub.execution.process_exit import die_with_parent
+    from hubpub.execution.sandbox import confine_from_env
 
+    die_with_parent()
+    confine_from_env()  # first, while this process has one thread
     module_dir, out_dir, source = argv
     try:
         result = convert_module(module_dir, out_dir, source=source)

@@ -9,8 +9,8 @@ inside a graph or a checkpoint. Nothing but the rebuild imports TensorFlow.
 
 from __future__ import annotations
 
+import os
 import re
-import shutil
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -18,10 +18,15 @@ from pathlib import Path
 from typing import Any
 
 from hubpub.diff.side import CHECKPOINT_INDEX, Side, read_directory, read_tarball, same_bytes
-from hubpub.errors import HandleError, HubpubError
+from hubpub.errors import CheckFailure, HandleError, HubpubError, InputError
+from hubpub.files.archive import remove_tree
+from hubpub.files.inputs import CHECKSUM_FILE, load_json, read_text
 from hubpub.files.package import sha256_of
 from hubpub.files.signing import TrustedSigner
+from hubpub.spec.checkpoint_index import ShardCheck, TensorEntry
 from hubpub.spec.files import SAVED_MODEL_FILE
+
+_CHUNK = 1 << 20
 
 __all__ = ["Check", "VerifyResult", "read_checksum_file", "signature_check", "verify_tarball"]
 
@@ -57,26 +62,29 @@ class VerifyResult:
 
 
 def read_checksum_file(path: Path) -> str:
-    """The digest in a ``sha256sum``-style file (``<hex>  <name>``, or the hex alone).
+    """The digest in a ``sha256sum``-style file: one line, ``<hex>  <name>`` or the hex alone.
 
     Raises:
-        HubpubError: the file is missing or holds no SHA-256 (exit code 2).
+        InputError: the file is missing, not a small regular file, not UTF-8, holds more
+            than one line or no SHA-256 (exit code 2).
     """
-    try:
-        text = Path(path).read_text(encoding="utf-8", errors="replace")
-    except OSError as exc:
-        raise HandleError(f"cannot read the checksum file {path}: {exc.strerror}") from exc
-    first = text.split()[0] if text.split() else ""
+    text = read_text(path, CHECKSUM_FILE)
+    lines = [line for line in text.splitlines() if line.strip()]
+    if len(lines) != 1:
+        raise InputError(f"expected one line (`<sha256>  <file>`, as `sha256sum` writes for "
+                         f"one file), found {len(lines)}; which digest is meant?",
+                         path=str(path))
+    first = lines[0].split()[0]
     if not _HEX.match(first):
-        raise HubpubError(f"{path}: expected a SHA-256 (64 hex digits, as `sha256sum` writes), "
-                          f"found {first[:40]!r}")
+        raise InputError(f"expected a SHA-256 (64 hex digits, as `sha256sum` writes), found "
+                         f"{first[:40]!r}", path=str(path), line=1)
     return first.lower()
 
 
 def _digest_check(tarball: Path, actual: str, sha256_file: Path | None) -> Check:
     if sha256_file is None:
         beside = tarball.with_name(tarball.name + ".sha256")
-        if not beside.is_file():
+        if not os.path.lexists(beside):  # anything else there (a folder, a FIFO) is an error
             return Check("digest", True, f"sha256 {actual} (no .sha256 file to compare with)")
         sha256_file = beside
     expected = read_checksum_file(sha256_file)
@@ -96,8 +104,9 @@ def _layout_check(side: Side) -> Check:
     return Check("layout", True, "module files at the archive root, nothing else")
 
 
-def _format_check(side: Side) -> Check:
-    """The protos parsed when the side was read; here: the checkpoint is complete."""
+def _format_check(side: Side, tarball: Path) -> Check:
+    """The protos parsed when the side was read; here: the checkpoint reads as TensorFlow
+    restores it (every entry inside its shard, with the CRC32C of its bytes)."""
     problems = []
     variables = {v.name for variant in side.view.variants for v in variant.variables}
     if side.checkpoint is None:
@@ -105,7 +114,7 @@ def _format_check(side: Side) -> Check:
             problems.append(f"the graph has {len(variables)} variables but there is no "
                             f"{CHECKPOINT_INDEX}")
     else:
-        problems += _checkpoint_problems(side, variables)
+        problems += _checkpoint_problems(side, variables, tarball)
     summary = (f"{len(side.view.variants)} variant(s), {len(variables)} variable(s)"
                + (f" in {side.checkpoint.num_shards} shard(s)" if side.checkpoint else ""))
     if problems:
@@ -113,21 +122,33 @@ def _format_check(side: Side) -> Check:
     return Check("format", True, f"the module reads: {summary}")
 
 
-def _checkpoint_problems(side: Side, variables: set[str]) -> list[str]:
+def _checkpoint_problems(side: Side, variables: set[str], tarball: Path) -> list[str]:
+    """Missing entries and shards, then one streaming pass over the tarball's data shards."""
+    from hubpub.files.archive import iter_members
+
     assert side.checkpoint is not None
     index = side.checkpoint
     problems = [f"variable '{name}' has no entry in {CHECKPOINT_INDEX}"
                 for name in sorted(variables - index.tensors.keys())]
-    for entry in index.tensors.values():
-        if entry.slice_crcs:
-            continue  # the slices have their own entries
-        shard = f"variables/variables.data-{entry.shard:05d}-of-{index.num_shards:05d}"
-        record = side.files.get(shard)
-        if record is None:
-            problems.append(f"tensor '{entry.name}' is in {shard}, which is missing")
-        elif entry.offset + entry.size > record.size:
-            problems.append(f"tensor '{entry.name}' ends at byte {entry.offset + entry.size} "
-                            f"of {shard}, which has {record.size}")
+    by_shard: dict[str, list[TensorEntry]] = {}
+    for entry in index.stored():
+        by_shard.setdefault(f"variables/{index.shard_name(entry.shard)}", []).append(entry)
+    for shard, entries in sorted(by_shard.items()):
+        if shard not in side.files:
+            names = ", ".join(f"'{e.name}'" for e in entries[:3])
+            problems.append(f"tensor {names}{' ...' if len(entries) > 3 else ''} in {shard}, "
+                            f"which is missing")
+    checks = {shard: ShardCheck(entries, shard, side.files[shard].size)
+              for shard, entries in by_shard.items() if shard in side.files}
+    if checks:
+        for _, parts, data in iter_members(tarball, name=side.shown):
+            check = checks.get("/".join(parts[-2:])) if len(parts) <= 3 else None
+            if check is None or data is None:
+                continue
+            while chunk := data.read(_CHUNK):
+                check.feed(chunk)
+    for _, check in sorted(checks.items()):
+        problems += check.problems()
     return problems
 
 
@@ -151,11 +172,11 @@ def verify_tarball(tarball: str | Path, *, sha256_file: Path | None = None,
         raise HandleError(f"{shown} does not exist or is not a file: give a module .tar.gz"
                           if not path.is_dir() else
                           f"{shown} is a directory: verify checks a module .tar.gz")
-    if sha256_file is not None and not Path(sha256_file).is_file():
-        raise HandleError(f"the checksum file {sha256_file} does not exist")
+    if sha256_file is not None:
+        read_checksum_file(sha256_file)  # a bad checksum file fails before the tarball is read
     side = read_tarball(path, shown=shown)
     checks = [_digest_check(path, sha256_of(path), sha256_file), _layout_check(side),
-              _format_check(side)]
+              _format_check(side, path)]
     if signature is not None:
         checks.append(signature_check(path, *signature))
     if manifest is not None:
@@ -165,21 +186,50 @@ def verify_tarball(tarball: str | Path, *, sha256_file: Path | None = None,
 
 def _rebuild_check(tarball: Path, side: Side, manifest_path: Path,
                    progress: Callable[[str, int | None, int | None], None] | None) -> Check:
-    from hubpub.manifest import load_manifest
-    from hubpub.pipelines.build import build
-
-    manifest = load_manifest(manifest_path)
+    """Rebuild in a child process: publisher code that ends its process (``posix._exit``,
+    a native ``exit``) ends the child, never this one, and a child that ends without its
+    build report is a failure, not a match."""
     folder = Path(tempfile.mkdtemp(prefix="hubpub-verify-"))
     try:
-        result = build(manifest, out_dir=folder, progress=progress, smoke=False)
-        if result.sha256 == sha256_of(tarball):
+        if progress is not None:
+            progress("rebuild", None, None)
+        report = _rebuild_in_child(manifest_path, folder / "out")
+        sha256 = report["tarball"]["sha256"]
+        if sha256 == sha256_of(tarball):
             return Check("rebuild", True, f"rebuilt from {manifest_path}: byte-identical "
-                                          f"(sha256 {result.sha256})")
-        rebuilt = read_directory(result.module_dir, shown=f"the rebuild of {manifest_path}")
+                                          f"(sha256 {sha256})")
+        module_dir = folder / "out" / report["tarball"]["file"].removesuffix(".tar.gz")
+        rebuilt = read_directory(module_dir, shown=f"the rebuild of {manifest_path}")
         return Check("rebuild", False, f"rebuilt from {manifest_path}: the bytes differ",
                      member_differences(side, rebuilt))
     finally:
-        shutil.rmtree(folder, ignore_errors=True)
+        remove_tree(folder, missing_ok=True)
+
+
+def _rebuild_in_child(manifest_path: Path, out: Path) -> dict[str, Any]:
+    """``hubpub build --no-smoke-test`` in a child; its build report, or an error."""
+    import sys
+
+    from hubpub.execution.process_exit import missing_result, run_child
+
+    done = run_child([sys.executable, "-m", "hubpub", "build", str(manifest_path), "--out",
+                      str(out), "--no-smoke-test", "--quiet"], what="the rebuild")
+    if done.returncode == 0:
+        try:
+            report = load_json(out / "build-report.json", what="build report")
+            if (out / report["tarball"]["file"]).is_file():
+                return dict(report)
+        except (InputError, KeyError, TypeError):
+            pass
+    errors = [line.removeprefix("hubpub: error: ") for line in done.stderr.splitlines()
+              if line.strip() and not line.endswith("...")]  # not the progress lines
+    if done.returncode == CheckFailure.exit_code:
+        raise CheckFailure(f"the rebuild from {manifest_path} failed its checks:\n"
+                           + "\n".join(errors[-15:]))
+    if done.returncode == HubpubError.exit_code and errors:
+        raise HubpubError("\n".join(errors[-15:]))
+    raise HubpubError(missing_result(f"the rebuild from {manifest_path}", done.returncode,
+                                     "\n".join(errors)))
 
 
 def member_differences(given: Side, rebuilt: Side) -> list[str]:
@@ -227,5 +277,5 @@ def signature_check(tarball: Path, signature: Path, signer: TrustedSigner) -> Ch
         safe_extract(tarball, folder / "module")
         verdict = verify_directory(folder / "module", Path(signature), signer)
     finally:
-        shutil.rmtree(folder, ignore_errors=True)
+        remove_tree(folder, missing_ok=True)
     return Check("signature", verdict.ok, verdict.message, verdict.details)

@@ -33,7 +33,6 @@ Every problem is an :class:`~hubpub.errors.EmbeddingFileError` naming the file a
 from __future__ import annotations
 
 import contextlib
-import io
 import logging
 import mmap
 import os
@@ -42,10 +41,12 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 
-from hubpub.errors import EmbeddingFileError
+from hubpub.errors import EmbeddingFileError, InputError
+from hubpub.files.inputs import EMBEDDING_LINE, open_input
 from hubpub.recipes.embedding_lines import (
     NO_TOKEN,
     Block,
@@ -66,6 +67,9 @@ CHUNK_BYTES = 2 << 20
 DUPLICATES = ("error", "first", "last")
 
 _BOM = b"\xef\xbb\xbf"
+# A token far longer than any word or phrase, and a number far longer than any float's text.
+_MAX_TOKEN_BYTES = 1 << 20
+_MAX_NUMBER_BYTES = 64
 
 
 @dataclass(frozen=True, eq=False)
@@ -121,9 +125,11 @@ def read_embedding_file(path: str | Path, *,
     path = Path(path)
     reader = _Reader(str(path), spare_rows, duplicates, max_tokens)
     try:
-        total = path.stat().st_size
-        with path.open("rb") as stream:
-            reader.read(_chunks(stream), total, progress, threads or _cpus())
+        with open_input(path, what="embedding file") as stream:
+            total = os.fstat(stream.fileno()).st_size
+            reader.read(_chunks(stream, reader), total, progress, threads or _cpus())
+    except InputError as exc:  # missing, unreadable, not a regular file
+        raise EmbeddingFileError(exc.detail, path=str(path)) from exc
     except OSError as exc:
         raise EmbeddingFileError(f"cannot read the embedding file: {exc.strerror or exc}",
                                  path=str(path)) from exc
@@ -153,24 +159,45 @@ def _cpus() -> int:
     return min(count, 8)
 
 
-def _chunks(stream: io.BufferedIOBase) -> Iterator[tuple[bytearray, int]]:
-    """``(whole lines, bytes of the file read so far)``; each chunk ends with a newline."""
-    carry, done = b"", 0
+def max_line_bytes(dim: int | None) -> int:
+    """The longest line read: a token and ``dim`` numbers, each far longer than any real one
+    (before the dimension is known, the ``EMBEDDING_LINE`` limit alone)."""
+    cap = EMBEDDING_LINE.max_bytes
+    return cap if dim is None else min(cap, _MAX_TOKEN_BYTES + _MAX_NUMBER_BYTES * dim)
+
+
+def _chunks(stream: BinaryIO, reader: _Reader) -> Iterator[tuple[bytearray, int]]:
+    """``(whole lines, bytes of the file read so far)``; each chunk ends with a newline.
+
+    A line longer than a chunk is gathered in one growing buffer (never re-copied per
+    chunk), up to ``max_line_bytes``: a 300 MB file of one line is refused after reading
+    the first megabytes, naming the line.
+    """
+    carry, done, lines = bytearray(), 0, 0
     while True:
-        chunk = bytearray(len(carry) + CHUNK_BYTES)
-        chunk[:len(carry)] = carry
-        size = stream.readinto(memoryview(chunk)[len(carry):])
+        chunk = carry
+        start = len(chunk)
+        chunk += stream.read(CHUNK_BYTES)
+        size = len(chunk) - start
         done += size
-        end = len(carry) + size
         if not size:
             if carry:
-                yield bytearray(carry + b"\n"), done
+                yield carry + b"\n", done
             return
-        cut = chunk.rfind(b"\n", 0, end) + 1
-        carry = bytes(chunk[cut:end])
-        if not cut:  # a line longer than a chunk: keep reading
+        cut = chunk.rfind(b"\n", start) + 1
+        end_of_carried = chunk.find(b"\n", start) if cut and start else len(chunk)
+        limit = max_line_bytes(reader.layout.dim if reader.layout else
+                               reader.header[2] if reader.header else None)
+        if end_of_carried > limit:
+            raise reader.error(lines + 1, f"the line is longer than {limit:,} bytes; is this "
+                                          f"an embedding text file? (raise the limit with "
+                                          f"{EMBEDDING_LINE.env})")
+        if not cut:  # no line end yet: one long line
+            carry = chunk
             continue
+        carry = chunk[cut:]
         del chunk[cut:]
+        lines += chunk.count(b"\n")
         yield chunk, done
 
 
@@ -249,9 +276,11 @@ class _Reader:
             fields = line.split()
             if not fields:
                 self.skipped.append(number)
-            elif self.header is not None or not self._header(fields, number):
+            elif self.header is not None or not self._header(fields, number, total):
                 self._first_vector_line(line, fields, number)
                 rows = self.header[1] if self.header else self._estimate(chunk, total)
+                if self.max_tokens is not None:
+                    rows = min(rows, self.max_tokens)
                 assert self.layout is not None  # set by _first_vector_line
                 self.matrix = _AlignedRows(rows + self.spare_rows, self.layout.dim)
                 return chunk[position:]
@@ -259,13 +288,27 @@ class _Reader:
             position = end + 1
         return None
 
-    def _header(self, fields: list[bytes], number: int) -> bool:
-        """True when ``fields`` (of the first non-blank line) are a ``N D`` header, now noted."""
+    def _header(self, fields: list[bytes], number: int, total: int) -> bool:
+        """True when ``fields`` (of the first non-blank line) are a ``N D`` header, now noted.
+
+        The claim must fit the file: each of N lines holds a token and D numbers, at least
+        ``2 D + 2`` bytes, so a header claiming more than the file can hold is refused before
+        anything is allocated for it.
+        """
         if len(fields) != 2 or not (fields[0].isdigit() and fields[1].isdigit()):
             return False
+        if max(len(fields[0]), len(fields[1])) > 18:  # past 10^18: no file holds that
+            raise self.error(number, f"the header 'N D' announces {fields[0][:30].decode()} "
+                                     f"tokens of dimension {fields[1][:30].decode()}, more than "
+                                     f"any file can hold")
         rows, dim = int(fields[0]), int(fields[1])
         if dim < 1:
             raise self.error(number, "the header 'N D' announces dimension 0")
+        least = (rows if self.max_tokens is None else min(rows, self.max_tokens)) * (2 * dim + 2)
+        if least > total or 2 * dim + 2 > total:
+            raise self.error(number, f"the header 'N D' announces {rows:,} tokens of dimension "
+                                     f"{dim:,}, at least {max(least, 2 * dim + 2):,} bytes, but "
+                                     f"the file has {total:,}")
         self.header = (number, rows, dim)
         self.skipped.append(number)
         return True

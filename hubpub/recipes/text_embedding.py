@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from hubpub.errors import ManifestError, ManifestProblem, SpecError
+from hubpub.files.inputs import file_kind
 from hubpub.recipes.embedding_file import DUPLICATES, Embeddings, read_embedding_file
 
 if TYPE_CHECKING:
@@ -220,9 +221,12 @@ def _section_problems(section: Mapping[str, Any], base_dir: Path) -> list[tuple[
     if not isinstance(source, str) or not source:
         key = "recipe.embedding_file" if "embedding_file" in section else "recipe"
         problems.append((key, _NO_EMBEDDING_FILE))
-    elif not (base_dir / source).is_file():
+    elif (kind := file_kind(base_dir / source)) is not None:
         problems.append(("recipe.embedding_file",
-                         f"embedding file {source!r} not found (looked for {base_dir / source})"))
+                         f"embedding file {source!r} not found (looked for {base_dir / source})"
+                         if kind == "missing" else
+                         f"embedding file {source!r} must be a regular file, and "
+                         f"{base_dir / source} is {kind}"))
     oov = section.get("num_oov_buckets", 1)
     if isinstance(oov, bool) or not isinstance(oov, int) or oov < 1:
         problems.append(("recipe.num_oov_buckets",

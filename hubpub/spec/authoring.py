@@ -122,8 +122,12 @@ def record_source_lines(graph: tf.Graph) -> dict[str, tuple[str, int]]:
 
 def build_variant(module_fn: Callable[..., Any], tags: Iterable[str], args: Mapping[str, Any],
                   *, drop_collections: Iterable[str] = (), with_source_lines: bool = True,
-                  random_seed: int | None = None) -> tuple[Any, dict[str, tuple[str, int]]]:
+                  random_seed: int | None = None, notes: list[dict[str, Any]] | None = None,
+                  ) -> tuple[Any, dict[str, tuple[str, int]]]:
     """Run ``module_fn(**args)`` in a fresh graph; return its MetaGraphDef and source lines.
+
+    What hubpub changed in the graph on the publisher's behalf is appended to ``notes`` (for
+    the build report).
 
     With ``random_seed`` the graph is the same on every run: TF's graph-level seed is set and
     Python's and NumPy's generators (which Keras initializers draw their seeds from) are
@@ -142,12 +146,13 @@ def build_variant(module_fn: Callable[..., Any], tags: Iterable[str], args: Mapp
         with tf.compat.v1.variable_scope("", use_resource=True), \
                 _track_keras_layers() as keras_layers:
             module_fn(**args)
-        _fill_keras_collections(graph, keras_layers, tags)
+        _fill_keras_collections(graph, keras_layers, tags, [] if notes is None else notes)
         for key in drop_collections:
             del graph.get_collection_ref(key)[:]
         signatures = graph.get_collection(_SIGNATURES)
         attachments = graph.get_collection(_ATTACHMENTS)
         meta = tf.compat.v1.train.export_meta_graph(graph=graph, strip_default_attrs=True)
+        _remove_safe_gradient_overrides(graph, meta, tags, [] if notes is None else notes)
     meta.meta_info_def.tags.extend(sorted(tags))
     placeholder_ops = {}
     for name, signature, placeholders in signatures:
@@ -202,54 +207,156 @@ def _keras_layer_adding_weight(frame: Any) -> Any:
     return None
 
 
-def _fill_keras_collections(graph: tf.Graph, layers: list[Any], tags: Iterable[str]) -> None:
-    """Add tf_keras layers' updates and weight losses to UPDATE_OPS / REGULARIZATION_LOSSES."""
+def _outermost(layers: list[Any]) -> list[Any]:
+    """The layers no other tracked layer contains: ``layer.losses`` and ``layer.updates``
+    include those of sublayers, and regularizers make new tensors on every access."""
+    inner: set[int] = set()
+    for layer in layers:
+        flatten = getattr(layer, "_flatten_layers", None)
+        if flatten is not None:
+            inner.update(id(sub) for sub in flatten(include_self=False))
+    return [layer for layer in layers if id(layer) not in inner]
+
+
+def _few(names: list[str], noun: str, shown: int = 3) -> str:
+    """A count and the first few names: the full list goes to the build report."""
+    more = f", and {len(names) - shown} more" if len(names) > shown else ""
+    return f"{len(names)} {noun} ({', '.join(names[:shown])}{more})"
+
+
+def _fill_keras_collections(graph: tf.Graph, layers: list[Any], tags: Iterable[str],
+                            notes: list[dict[str, Any]]) -> None:
+    """Add tf_keras layers' updates and weight losses to UPDATE_OPS / REGULARIZATION_LOSSES.
+
+    Only what a consumer can run: an update or loss that needs a placeholder other than the
+    signature inputs belongs to another call of the layer (a functional model's first build
+    on its own ``Input``), which no consumer can feed. Update ops go to train variants only:
+    an inference variant must not change the moving statistics.
+    """
     keys = tf.compat.v1.GraphKeys
     updates = graph.get_collection_ref(keys.UPDATE_OPS)
     losses = graph.get_collection_ref(keys.REGULARIZATION_LOSSES)
-    added_updates, added_losses, skipped = [], [], []
+    fed = {op.name for _, _, placeholders in graph.get_collection(_SIGNATURES)
+           for ops in placeholders.values() for op in ops}
+    train = "train" in tags
+    found: dict[str, list[str]] = {"added_update_ops": [], "added_losses": [],
+                                   "other_call": [], "inference_updates": [],
+                                   "input_losses": []}
     # Compared by name: Tensor.__eq__ may build an op instead of testing identity.
     known = {getattr(x, "name", None) for x in [*updates, *losses]}
-    for layer in layers:
+    for layer in _outermost(layers):
         for update in layer.updates:  # may build ops: stay in the variant's graph
             op = getattr(update, "op", update)
-            if op.name not in known:
+            if op.name in known:
+                continue
+            known.add(op.name)
+            needs = _placeholders_needed(op)
+            if needs - fed:
+                found["other_call"].append(op.name)
+            elif not train:
+                found["inference_updates"].append(op.name)
+            else:
                 updates.append(op)
-                known.add(op.name)
-                added_updates.append(op.name)
+                found["added_update_ops"].append(op.name)
         for loss in layer.losses:
             if loss.name in known:
                 continue
             known.add(loss.name)
-            if _depends_on_placeholder(loss):
-                skipped.append(loss.name)  # e.g. activity regularization: needs the inputs
-                continue
-            losses.append(loss)
-            added_losses.append(loss.name)
-    if added_updates or added_losses:
-        log.warning(
-            "tf_keras layers in graph mode fill neither UPDATE_OPS nor REGULARIZATION_LOSSES; "
-            "hubpub added %d update op(s) %s to UPDATE_OPS and %d loss(es) %s to "
-            "REGULARIZATION_LOSSES (variant %s), so that hub.Module(trainable=True) imports "
-            "them. Use tf.compat.v1.layers to fill them yourself.",
-            len(added_updates), added_updates, len(added_losses), added_losses, sorted(tags))
-    if skipped:
-        log.warning("tf_keras layer losses %s depend on the module's inputs and were not added "
-                    "to REGULARIZATION_LOSSES (variant %s): a module's regularization losses "
-                    "must depend on its variables only.", skipped, sorted(tags))
+            needs = _placeholders_needed(loss.op)
+            if needs - fed:
+                found["other_call"].append(loss.name)
+            elif needs:
+                found["input_losses"].append(loss.name)  # e.g. activity regularization
+            else:
+                losses.append(loss)
+                found["added_losses"].append(loss.name)
+    _report_keras_collections(found, sorted(tags), notes)
 
 
-def _depends_on_placeholder(tensor: tf.Tensor) -> bool:
-    seen, stack = set(), [tensor.op]  # iterative: deep graphs overflow recursion
+def _report_keras_collections(found: dict[str, list[str]], tags: list[str],
+                              notes: list[dict[str, Any]]) -> None:
+    """A short warning per kind; every name goes into the build report's notes."""
+    if not any(found.values()):
+        return
+    notes.append({"kind": "tf_keras_collections", "variant": tags, **found})
+    added = [f"{_few(found[key], noun)} to {collection}" for key, noun, collection in
+             (("added_update_ops", "update op(s)", "UPDATE_OPS"),
+              ("added_losses", "loss(es)", "REGULARIZATION_LOSSES")) if found[key]]
+    if added:
+        log.warning("variant %s: tf_keras layers in graph mode fill neither UPDATE_OPS nor "
+                    "REGULARIZATION_LOSSES; hubpub added %s, so that hub.Module(trainable=True) "
+                    "imports them (every name is in the build report)", tags, " and ".join(added))
+    if found["other_call"]:
+        log.info("variant %s: left out %s of another call of the layers (a model's first "
+                 "build on its own Input): they need placeholders no consumer feeds", tags,
+                 _few(found["other_call"], "tf_keras update op(s) and loss(es)"))
+    if found["inference_updates"]:
+        log.info("variant %s: left out %s: only a variant tagged 'train' updates the moving "
+                 "statistics", tags, _few(found["inference_updates"], "tf_keras update op(s)"))
+    if found["input_losses"]:
+        log.warning("variant %s: tf_keras layer %s depend on the module's inputs and "
+                    "were not added to REGULARIZATION_LOSSES: a module's regularization losses "
+                    "must depend on its variables only", tags,
+                    _few(found["input_losses"], "loss(es)"))
+
+
+def _placeholders_needed(op: Any) -> set[str]:
+    """Names of the placeholders ``op`` depends on (PlaceholderWithDefault needs no feed)."""
+    seen, stack, found = {op}, [op], set()  # iterative: deep graphs overflow recursion
     while stack:
         op = stack.pop()
         if op.type == "Placeholder":
-            return True
+            found.add(op.name)
+            continue
         for parent in [t.op for t in op.inputs] + list(op.control_inputs):
             if parent not in seen:
                 seen.add(parent)
                 stack.append(parent)
-    return False
+    return found
+
+
+# (file, function) that call tf.custom_gradient only to save memory or time: the gradient
+# that automatic differentiation finds through their forward ops is the same.
+_AUTODIFF_EQUIVALENT = frozenset({("nn_impl.py", "swish")})  # tf.nn.silu, tf.nn.swish
+_GRADIENT_OVERRIDE = "_gradient_op_type"
+
+
+def _custom_gradient_caller(op: Any) -> tuple[str, str] | None:
+    """(file name, function) of the frame that called ``tf.custom_gradient``'s wrapper."""
+    frames = list(op.traceback or ())
+    for i, frame in enumerate(frames):
+        if os.path.basename(frame.filename) == "custom_gradient.py" and i > 0:
+            return os.path.basename(frames[i - 1].filename), frames[i - 1].name
+    return None
+
+
+def _remove_safe_gradient_overrides(graph: tf.Graph, meta: Any, tags: Iterable[str],
+                                    notes: list[dict[str, Any]]) -> None:
+    """Drop the gradient override of ops such as tf.nn.silu's ``IdentityN``.
+
+    ``tf.custom_gradient`` ties the op to a gradient function of this process only, so a
+    consumer's training step would fail with "No gradient defined". Where autodiff through the
+    forward ops is equally right, the override goes; the others stay for lint (HUB212).
+    """
+    removed = []
+    for node in meta.graph_def.node:
+        if _GRADIENT_OVERRIDE not in node.attr:
+            continue
+        try:
+            caller = _custom_gradient_caller(graph.get_operation_by_name(node.name))
+        except KeyError:
+            continue
+        if caller in _AUTODIFF_EQUIVALENT:
+            del node.attr[_GRADIENT_OVERRIDE]
+            removed.append(node.name)
+    if removed:
+        notes.append({"kind": "gradient_overrides_removed", "variant": sorted(tags),
+                      "nodes": removed,
+                      "why": "tf.nn.silu/swish: automatic differentiation through the forward "
+                             "ops gives the same gradient"})
+        log.info("variant %s: removed the in-process gradient override of %s, so that the "
+                 "module fine-tunes anywhere", sorted(tags),
+                 _few(removed, "tf.nn.silu op(s)"))
 
 
 def _check_inputs(input_ops: Mapping[str, Mapping[str, list]], tags: Iterable[str]) -> None:
@@ -300,28 +407,34 @@ def _check_outputs_are_fed(meta: Any, tags: Iterable[str],
 def create_module_spec(module_fn: Callable[..., Any],
                        tags_and_args: Iterable[tuple[Iterable[str], Mapping[str, Any]]] | None = None,
                        drop_collections: Iterable[str] | None = None, *,
-                       random_seed: int | None = None) -> ModuleSpec:
+                       random_seed: int | None = None, requires: Iterable[str] = ()
+                       ) -> ModuleSpec:
     """Build a ModuleSpec by running ``module_fn`` once per ``(tags, kwargs)`` variant.
 
     Without ``tags_and_args`` there is one variant with no tags and no arguments.
+    ``requires`` names op libraries the caller imported; each variant records them.
     """
     from tensorflow.core.protobuf import saved_model_pb2
 
     from hubpub.spec.module_spec import ModuleSpec
+    from hubpub.spec.requirements import attach_requirements
 
     report_tags = bool(tags_and_args)
     variants = list(tags_and_args) if tags_and_args else [(set(), {})]
     saved_model = saved_model_pb2.SavedModel()
     source_lines: dict[frozenset[str], dict[str, tuple[str, int]]] = {}
+    notes: list[dict[str, Any]] = []
     for tags, args in variants:
         tags = set(tags)
         meta, lines = build_variant(module_fn, tags, args or {},
                                     drop_collections=list(drop_collections or ()),
-                                    random_seed=random_seed)
+                                    random_seed=random_seed, notes=notes)
         if not meta.signature_def:
             where = f" in the variant with tags {sorted(tags)}" if report_tags else ""
             raise SpecError(f"No signatures present{where}. Please call hub.add_signature(...) "
                             "at least once in your module_fn.")
+        attach_requirements(meta, requires)
         saved_model.meta_graphs.add().CopyFrom(meta)
         source_lines.setdefault(frozenset(tags), lines)
-    return ModuleSpec(saved_model, checkpoint_path=None, source_lines=source_lines)
+    return ModuleSpec(saved_model, checkpoint_path=None, source_lines=source_lines,
+                      notes=notes)

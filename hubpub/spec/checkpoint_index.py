@@ -20,11 +20,12 @@ from pathlib import Path
 
 from google.protobuf.message import DecodeError
 
-from hubpub.errors import ModuleFormatError
+from hubpub.errors import InputError, ModuleFormatError
+from hubpub.files.inputs import CHECKPOINT_INDEX, read_input
 from hubpub.spec.lite import BundleEntry, BundleHeader, dtype_name
 
-__all__ = ["FOOTER_SIZE", "TABLE_MAGIC", "CheckpointIndex", "TensorEntry",
-           "parse_checkpoint_index", "read_checkpoint_index"]
+__all__ = ["FOOTER_SIZE", "TABLE_MAGIC", "CheckpointIndex", "ShardCheck", "TensorEntry",
+           "mask_crc32c", "parse_checkpoint_index", "read_checkpoint_index"]
 
 TABLE_MAGIC = 0xDB4775248B80FB57
 FOOTER_SIZE = 48
@@ -55,6 +56,87 @@ class TensorEntry:
 class CheckpointIndex:
     num_shards: int
     tensors: dict[str, TensorEntry]
+    slices: tuple[TensorEntry, ...] = ()  # the slices of partitioned variables
+
+    def stored(self) -> list[TensorEntry]:
+        """Every entry with bytes in a data shard: whole tensors and slices."""
+        return [e for e in self.tensors.values() if not e.slice_crcs] + list(self.slices)
+
+    def shard_name(self, shard: int) -> str:
+        return f"variables.data-{shard:05d}-of-{self.num_shards:05d}"
+
+
+def mask_crc32c(crc: int) -> int:
+    """The masked CRC32C LevelDB stores (a CRC of data that holds CRCs stays useful)."""
+    return (((crc >> 15) | (crc << 17)) + 0xA282EAD8) & 0xFFFFFFFF
+
+
+class ShardCheck:
+    """Checks the entries of one data shard as TensorFlow reads them at restore, streaming.
+
+    TensorFlow refuses a tensor whose offset is negative, whose bytes run past its shard or
+    whose CRC32C does not match; so does this, in one pass over the shard's bytes (``feed``
+    them in order, then ``problems()``). Entries that overlap are refused as well (the
+    writer never makes them), which keeps the pass linear: each byte is checksummed once.
+    """
+
+    def __init__(self, entries: list[TensorEntry], shard: str, size: int) -> None:
+        self.shard = shard
+        self._problems: list[str] = []
+        self._todo: list[TensorEntry] = []
+        end, previous = 0, ""
+        for entry in sorted(entries, key=lambda e: (e.offset, e.size, e.name)):
+            where = f"tensor '{entry.name}'"
+            if entry.offset < 0 or entry.size < 0:
+                self._problems.append(f"{where} has offset {entry.offset} and size "
+                                      f"{entry.size} in {shard}; both must be >= 0")
+            elif entry.offset + entry.size > size:
+                self._problems.append(f"{where} ends at byte {entry.offset + entry.size} of "
+                                      f"{shard}, which has {size}")
+            elif entry.offset < end:
+                self._problems.append(f"{where} overlaps tensor '{previous}' in {shard}")
+            else:
+                self._todo.append(entry)
+                end, previous = entry.offset + entry.size, entry.name
+        self._position = 0
+        self._next = 0
+        self._crc = 0
+
+    def feed(self, chunk: bytes) -> None:
+        """The shard's next bytes."""
+        import google_crc32c
+
+        start, stop = self._position, self._position + len(chunk)
+        view = memoryview(chunk)
+        while self._next < len(self._todo) and self._todo[self._next].offset < stop:
+            entry = self._todo[self._next]
+            end = entry.offset + entry.size
+            piece = view[max(entry.offset, start) - start:min(end, stop) - start]
+            self._crc = google_crc32c.extend(self._crc, bytes(piece))
+            if end > stop:
+                break
+            self._finish(entry)
+        self._position = stop
+
+    def _finish(self, entry: TensorEntry) -> None:
+        if mask_crc32c(self._crc) != entry.crc32c:
+            self._problems.append(f"tensor '{entry.name}': the CRC32C of its {entry.size} "
+                                  f"bytes in {self.shard} does not match the index (the data "
+                                  f"is corrupt; TensorFlow refuses to restore it)")
+        self._crc = 0
+        self._next += 1
+
+    def problems(self) -> list[str]:
+        """What is wrong, once every byte was fed."""
+        while self._next < len(self._todo):  # empty tensors at the very end
+            entry = self._todo[self._next]
+            if entry.offset + entry.size > self._position:
+                self._problems.append(f"tensor '{entry.name}': {self.shard} ended before its "
+                                      f"bytes did")
+                self._next += 1
+                continue
+            self._finish(entry)
+        return self._problems
 
 
 class _Corrupt(Exception):
@@ -142,6 +224,7 @@ def parse_checkpoint_index(data: bytes, *, where: str) -> CheckpointIndex:
         header = None
         tensors: dict[str, TensorEntry] = {}
         slices: dict[str, list[int]] = {}
+        slice_entries: list[TensorEntry] = []
         for _, handle in _entries(_block(data, index_offset, index_size)):
             offset, pos = _varint(handle, 0)
             size, _ = _varint(handle, pos)
@@ -149,8 +232,10 @@ def parse_checkpoint_index(data: bytes, *, where: str) -> CheckpointIndex:
                 if not key:
                     header = BundleHeader.FromString(value)
                 elif key[0] == 0:  # a zero byte starts the key of a partition's slice
-                    slices.setdefault(_slice_owner(key), []).append(
-                        BundleEntry.FromString(value).crc32c)
+                    owner = _slice_owner(key)
+                    entry = _tensor_entry(f"{owner} (a slice)", value)
+                    slices.setdefault(owner, []).append(entry.crc32c)
+                    slice_entries.append(entry)
                 else:
                     name = key.decode("utf-8", errors="replace")
                     tensors[name] = _tensor_entry(name, value)
@@ -162,12 +247,12 @@ def parse_checkpoint_index(data: bytes, *, where: str) -> CheckpointIndex:
     for name, crcs in slices.items():
         if name in tensors:
             tensors[name] = dataclasses.replace(tensors[name], slice_crcs=tuple(crcs))
-    return CheckpointIndex(header.num_shards, tensors)
+    return CheckpointIndex(header.num_shards, tensors, tuple(slice_entries))
 
 
 def read_checkpoint_index(path: Path, *, where: str | None = None) -> CheckpointIndex:
     try:
-        data = Path(path).read_bytes()
-    except OSError as exc:
-        raise ModuleFormatError(f"cannot read {where or path}: {exc.strerror}") from exc
+        data = read_input(path, CHECKPOINT_INDEX)
+    except InputError as exc:
+        raise ModuleFormatError(str(exc)) from exc
     return parse_checkpoint_index(data, where=where or str(path))

@@ -24,7 +24,7 @@ from typing import BinaryIO
 import google_crc32c
 import numpy as np
 
-from hubpub.spec.checkpoint_index import FOOTER_SIZE, TABLE_MAGIC
+from hubpub.spec.checkpoint_index import FOOTER_SIZE, TABLE_MAGIC, mask_crc32c
 from hubpub.spec.lite import BundleEntry, BundleHeader, dtype_number
 
 __all__ = ["can_write", "write_checkpoint"]
@@ -58,7 +58,7 @@ def write_checkpoint(prefix: str | Path, tensors: Mapping[str, np.ndarray], *,
                 raise TypeError(f"{name}: cannot write {array.dtype} values without TensorFlow")
             crc = _write_bytes(data, array, offset, progress)
             entry = BundleEntry(dtype=dtype, offset=offset, size=array.nbytes,
-                                crc32c=_mask(crc))
+                                crc32c=mask_crc32c(crc))
             entry.shape.SetInParent()  # a scalar has an empty shape, not a missing one
             for size in array.shape:
                 entry.shape.dim.add(size=size)
@@ -86,11 +86,6 @@ def _write_bytes(data: BinaryIO, array: np.ndarray, done: int,
         if progress is not None:
             progress(done + start + len(chunk))
     return crc
-
-
-def _mask(crc: int) -> int:
-    """The masked CRC32C LevelDB stores (a CRC of data that holds CRCs stays useful)."""
-    return (((crc >> 15) | (crc << 17)) + 0xA282EAD8) & 0xFFFFFFFF
 
 
 # --- the sorted table ------------------------------------------------------------------------
@@ -170,7 +165,7 @@ def _table(entries: list[tuple[bytes, bytes]]) -> bytes:
         handle = _varint(len(out)) + _varint(len(contents))
         out.extend(contents)
         out.append(0)  # no compression
-        out.extend(struct.pack("<I", _mask(google_crc32c.extend(
+        out.extend(struct.pack("<I", mask_crc32c(google_crc32c.extend(
             google_crc32c.value(contents), b"\x00"))))
         return handle
 

@@ -7,8 +7,8 @@ from typing import Any
 
 from google.protobuf.message import DecodeError
 
-from hubpub.errors import ModuleFormatError
-from hubpub.files import fspath
+from hubpub.errors import InputError, ModuleFormatError
+from hubpub.files import fspath, inputs
 from hubpub.spec.protos import FORMAT_V3, ModuleDef
 
 __all__ = ["ASSETS_COLLECTION", "ATTACHMENTS_COLLECTION", "IMAGE_MODULE_INFO_KEY",
@@ -37,22 +37,32 @@ def _is_file(path: str) -> bool:
     return gfile.exists(path) and not gfile.isdir(path)
 
 
-def _read_bytes(path: str) -> bytes:
+def _read_bytes(path: str, limit: inputs.Limit) -> bytes:
     if fspath.is_local(path):
-        return Path(fspath.to_local(path)).read_bytes()
+        try:
+            return inputs.read_input(fspath.to_local(path), limit)
+        except InputError as exc:
+            raise ModuleFormatError(str(exc)) from exc
     with fspath.gfile().GFile(path, "rb") as f:
+        if f.size() > limit.max_bytes:
+            raise ModuleFormatError(f"{path}: {limit.refusal(f.size())}")
         return f.read()
 
 
 def read_module_def(module_dir: str | Path) -> Any:
     """Parse and check ``tfhub_module.pb``: format V3 and no unknown required features."""
     path = fspath.join(module_dir, MODULE_DEF_FILE)
+    if fspath.is_local(module_dir) and Path(fspath.to_local(module_dir)).is_dir():
+        try:  # no FIFO, device or link out of the module for anything to read or hang on
+            inputs.check_module_files(fspath.to_local(module_dir))
+        except InputError as exc:
+            raise ModuleFormatError(str(exc)) from exc
     if not _is_file(path):
         raise ModuleFormatError(
             f"{module_dir} is not a TF1 Hub format module: it has no {MODULE_DEF_FILE}"
             + (" (it looks like a plain SavedModel; load it with tf.saved_model.load)"
                if _is_file(fspath.join(module_dir, SAVED_MODEL_FILE)) else ""))
-    return parse_module_def(_read_bytes(path), where=path)
+    return parse_module_def(_read_bytes(path, inputs.MODULE_DEF), where=path)
 
 
 def parse_module_def(data: bytes, *, where: str) -> Any:
@@ -81,7 +91,8 @@ def read_saved_model(module_dir: str | Path, *, lite: bool = False,
     path = fspath.join(module_dir, SAVED_MODEL_FILE)
     if not _is_file(path):
         raise ModuleFormatError(f"{module_dir} has {MODULE_DEF_FILE} but no {SAVED_MODEL_FILE}")
-    return parse_saved_model(_read_bytes(path), where=path, lite=lite, check=check)
+    return parse_saved_model(_read_bytes(path, inputs.SAVED_MODEL), where=path, lite=lite,
+                             check=check)
 
 
 def parse_saved_model(data: bytes, *, where: str, lite: bool = False,

@@ -32,7 +32,41 @@ _TRAINABLE_STATE_COLLECTIONS = (_GK.TRAINABLE_VARIABLES, _GK.REGULARIZATION_LOSS
 def import_meta_graph(meta: Any, *, input_map: dict, import_scope: str) -> None:
     from tensorflow.python.framework import meta_graph
 
+    _check_op_libraries(meta)
     meta_graph.import_scoped_meta_graph(meta, input_map=input_map, import_scope=import_scope)
+
+
+def _check_op_libraries(meta: Any) -> None:
+    """Name the library to import when the graph has ops this process does not know.
+
+    Nothing is imported here: a module file must not choose code to run in the consumer's
+    process; the consumer imports the library (``import tensorflow_text``) first.
+    """
+    from tensorflow.python.framework import op_def_registry
+
+    from hubpub.spec.requirements import (
+        library_for_op,
+        missing_library_advice,
+        recorded_requirements,
+    )
+
+    graph = meta.graph_def
+    functions = {f.signature.name for f in graph.library.function}
+    ops = {n.op for n in graph.node} | {n.op for f in graph.library.function for n in f.node_def}
+    unknown = sorted(op for op in ops - functions if op_def_registry.get(op) is None)
+    if not unknown:
+        return
+    libraries = recorded_requirements([meta])
+    for op in unknown:
+        library = library_for_op(op)
+        if library is not None and library.module not in libraries:
+            libraries.append(library.module)
+    if not libraries:
+        return  # TensorFlow's own error names the op
+    raise SpecError(
+        f"the module uses op type(s) {unknown[:3]} that no loaded library registers; it "
+        f"requires {', '.join(libraries)}: "
+        + "; ".join(missing_library_advice(name) for name in libraries))
 
 
 def keep_collections(meta: Any, keep: Iterable[str]) -> None:

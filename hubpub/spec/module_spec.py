@@ -48,8 +48,10 @@ class ModuleSpec:
     """What ``create_module_spec`` and ``load_module_spec`` return; instantiate it with Module."""
 
     def __init__(self, saved_model: Any, *, checkpoint_path: str | None = None,
-                 source_lines: dict | None = None, module_dir: str | None = None) -> None:
+                 source_lines: dict | None = None, module_dir: str | None = None,
+                 notes: list[dict[str, Any]] | None = None) -> None:
         self._saved_model = saved_model
+        self.notes = list(notes or [])  # what authoring changed for the publisher
         self._checkpoint_path = checkpoint_path
         self._source_lines = source_lines or {}
         self._module_dir = module_dir

@@ -16,7 +16,7 @@ VARIANT_KEYS = ["tags", "is_train", "signatures", "attachments", "variables",
                 "trainable_variables", "parameters", "trainable_parameters", "variable_bytes",
                 "regularization_losses", "update_ops", "assets"]
 TOP_KEYS = ["variants", "signatures", "default_variant", "fine_tune_variant",
-            "expected_image_size", "assets", "files"]
+            "expected_image_size", "assets", "files", "requires"]
 
 
 def test_half_plus_two(half_plus_two_dir):

@@ -32,6 +32,12 @@ MODULE_FNS = {
         def module_fn():
             os._exit(3)
     """,
+    "ends_through_posix": """
+        import posix
+
+        def module_fn():
+            posix._exit(0)
+    """,
     "exits_on_import": """
         import sys
         sys.exit("no thanks")
@@ -97,6 +103,8 @@ def test_lint_json_is_one_document_whatever_module_fn_does(projects):
                  "exception, not end hubpub",
         "ends_process": "module_fn called os._exit(3): publisher code must return or raise an "
                         "exception, not end hubpub",
+        "ends_through_posix": "module_fn called os._exit(0): publisher code must return or "
+                              "raise an exception, not end hubpub",
         "exits_on_import": "importing module_fn 'module.py:module_fn' called sys.exit('no "
                            "thanks'): publisher code must return or raise an exception, not "
                            "end hubpub",
@@ -112,6 +120,7 @@ def test_lint_json_is_one_document_whatever_module_fn_does(projects):
 @pytest.mark.parametrize("name, line, says", [
     ("exits", 5, "module_fn called sys.exit(0)"),
     ("ends_process", 5, "module_fn called os._exit(3)"),
+    ("ends_through_posix", 5, "module_fn called os._exit(0)"),  # exit 0: a false success
     ("hangs", 3, "module_fn did not finish within 1 s"),
 ])
 def test_build_fails_with_a_publisher_code_error_naming_the_file(projects, name, line, says,

@@ -78,7 +78,7 @@ def test_read_bounded_refuses_what_is_not_a_small_regular_file(tmp_path: Path, f
 @pytest.mark.parametrize(("content", "message"), [
     (b"[" * 100_000 + b"]" * 100_000, "nests arrays or objects too deeply"),
     (b'{"count": ' + b"7" * 5000 + b"}", "more digits than can be read"),
-    (b'{"a": "caf\xe9"}', r"x.json:1:11: the baseline is not UTF-8 text \(byte 0xe9\)"),
+    (b'{"a": "caf\xe9"}', r"x.json:1:11: the baseline is not UTF-8 text \(byte 0xe9 at offset 10\)"),
     (b'{"a": }', r"x.json:1:7: baseline is not valid JSON"),
 ])
 def test_load_json_errors(tmp_path: Path, content: bytes, message: str) -> None:

@@ -388,7 +388,9 @@ def test_non_utf8_manifest(tmp_path):
     (tmp_path / "manifest.yaml").write_bytes(HEAD.encode() + b"metadata: {dataset: caf\xe9}\n")
     with pytest.raises(ManifestError) as caught:
         load_manifest("manifest.yaml")
-    assert str(caught.value) == "manifest.yaml:5:24: the manifest is not UTF-8 text (byte 0xe9)"
+    offset = len(HEAD.encode()) + len(b"metadata: {dataset: caf")
+    assert str(caught.value) == (f"manifest.yaml:5:24: the manifest is not UTF-8 text "
+                                 f"(byte 0xe9 at offset {offset})")
 
 
 def test_alias_bomb_is_refused(tmp_path):

@@ -123,7 +123,7 @@ def test_a_module_published_by_others_verifies():
     (lambda tmp, t: [_write(tmp / "bad.tar.gz", b"\x1f\x8bnope")], "not a valid module tarball"),
     (lambda tmp, t: [t, "--sha256", _write(tmp / "x.sha256", b"not a digest")],
      "expected a SHA-256"),
-    (lambda tmp, t: [t, "--sha256", tmp / "missing.sha256"], "does not exist"),
+    (lambda tmp, t: [t, "--sha256", tmp / "missing.sha256"], "No such file or directory"),
     (lambda tmp, t: [_empty_tarball(tmp)], "not a TF1 Hub format module"),
     (lambda tmp, t: [tmp], "is a directory"),
 ])

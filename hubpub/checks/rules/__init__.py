@@ -29,6 +29,7 @@ from hubpub.checks.rules import hub208_optimizer_state
 from hubpub.checks.rules import hub209_regularization_input
 from hubpub.checks.rules import hub210_dropout_rate
 from hubpub.checks.rules import hub211_batchnorm_training_in_inference
+from hubpub.checks.rules import hub212_gradient_override
 from hubpub.checks.rules import hub301_unsafe_ops
 from hubpub.checks.rules import hub302_unknown_ops
 from hubpub.checks.rules import hub303_leaked_paths
@@ -59,6 +60,7 @@ _MODULES: tuple[ModuleType, ...] = (
     hub209_regularization_input,
     hub210_dropout_rate,
     hub211_batchnorm_training_in_inference,
+    hub212_gradient_override,
     hub301_unsafe_ops,
     hub302_unknown_ops,
     hub303_leaked_paths,

@@ -6,7 +6,8 @@ What: a batch-norm layer whose moving averages use a momentum above `max_momentu
 constant that `<bn>/AssignMovingAvg/sub` subtracts from 1. With a tensor `training` flag
 these constants sit inside `If`/`StatelessIf` branch functions, which are scanned too.
 `tf.compat.v1.layers` and `tf_keras` layers build the same structure. A layer built into
-several variants is reported once, in a `train` variant when it has one.
+several variants is reported once, in a `train` variant when it has one, and only where it
+runs on a signature's inputs (not a Keras model's first build on its own `Input`).
 
 Why: consumers fine-tune on far less data than the publisher trained on. With momentum 0.999
 the moving mean and variance need thousands of steps to follow the new data, so inference
@@ -48,14 +49,30 @@ def check(module: ModuleView, options: Mapping[str, Any]) -> Iterator[Hit]:
     seen = set()
     # Train variants first: a layer built into every variant is reported once, where it trains.
     for variant in sorted(module.variants, key=lambda v: not v.is_train):
+        reached = _fed_from_signatures(variant)
         for layer, momentum, node in momenta(variant):
             if momentum <= limit + _TOLERANCE or (layer, round(momentum, 6)) in seen:
                 continue
+            if not any(name.startswith(layer + "/") for name in reached):
+                continue  # another call of the layer, e.g. a Keras model's first build
             seen.add((layer, round(momentum, 6)))
             yield Hit(
                 f"batch norm '{layer}' has momentum {momentum:.6g}, above {limit:g}: its "
                 f"moving averages barely follow a consumer's data when fine-tuning",
                 variant.locate(node))
+
+
+def _fed_from_signatures(variant: VariantView) -> set[str]:
+    """Top-level nodes that depend on a signature input: what runs on a consumer's data."""
+    reached: set[str] = set()
+    stack = list(variant.fed_nodes)
+    while stack:
+        name = stack.pop()
+        for consumer in variant.consumers.get(name, ()):
+            if consumer not in reached:
+                reached.add(consumer)
+                stack.append(consumer)
+    return reached
 
 
 def momenta(variant: VariantView) -> Iterator[tuple[str, float, str | None]]:

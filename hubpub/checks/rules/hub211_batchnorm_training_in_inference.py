@@ -41,6 +41,7 @@ DEFAULTS: dict[str, Any] = {}
 
 
 def check(module: ModuleView, options: Mapping[str, Any]) -> Iterator[Hit]:
+    has_train_variant = bool(module.train_variants)  # once: not a pass per variant
     for variant in module.variants:
         if variant.is_train:
             continue
@@ -50,7 +51,7 @@ def check(module: ModuleView, options: Mapping[str, Any]) -> Iterator[Hit]:
                 f"batch norm '{layer}' runs in training mode in variant {variant.describe()}, "
                 f"which is not a train variant: outputs depend on the batch; build it with "
                 f"training=False", variant.locate(node))
-        if module.train_variants:
+        if has_train_variant:
             yield from _other_update_ops(variant, {u.layer for u in updates})
 
 

@@ -1,8 +1,12 @@
-"""File-system or process ops run when the module is loaded or called.
+"""Ops not reviewed as pure (touching no file, network, process or debug sink) would run.
 
-What: an op that reads or writes files (`ReadFile`, `WriteFile`, `MatchingFiles`, checkpoint
-`Save`/`Restore` ops, file readers and file datasets, summary file writers, `ImmutableConst`,
-`PrintV2` to a file) or runs Python (`PyFunc`, `PyFuncStateless`, `EagerPyFunc`), reached from
+What: an op whose reviewed effect (`hubpub/spec/op_snapshots/op_effects.json`) is not `pure`:
+it reads or writes files (`ReadFile`, `WriteFile`, `MatchingFiles`, checkpoint `Save`/`Restore`
+ops, file readers and datasets, summary writers, `ImmutableConst`, `PrintV2` to a file,
+`DecodeProtoV2` with a descriptor file), talks to other hosts or devices (`Send`/`Recv`,
+collectives, RPC), runs Python (`PyFunc`, `EagerPyFunc`) or writes to a debug sink
+(`DebugIdentity*` with `debug_urls`); or an op TensorFlow knows that the list lacks (new in a
+TensorFlow version, not yet reviewed). Ops TensorFlow does not know are HUB302's. Reached from
 anything a loader or a consumer runs: a signature's outputs (the walk stops at its inputs), the
 table initializers, the variables' initializers, the init ops and other node collections
 (`saved_model_main_op`, `legacy_init_op`, `update_ops`, ...) and the checkpoint save/restore
@@ -35,10 +39,11 @@ an asset (`tf.lookup.TextFileInitializer` registers its file as an asset); repla
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
 from hubpub.checks.findings import Hit, Location, Severity
+from hubpub.spec.op_effects import DESCRIPTIONS, PURE
 
 if TYPE_CHECKING:
     from hubpub.spec.view import ModuleView, VariantView
@@ -49,22 +54,9 @@ SEVERITY = Severity.ERROR
 OPTIONS: dict[str, type] = {"allow": list}
 DEFAULTS: dict[str, Any] = {"allow": ()}
 
-FILE_OPS = frozenset({
-    "ReadFile", "WriteFile", "MatchingFiles", "ImmutableConst",
-    "Save", "SaveV2", "SaveSlices", "Restore", "RestoreV2", "RestoreSlice", "MergeV2Checkpoints",
-    "WholeFileReader", "WholeFileReaderV2", "TextLineReader", "TextLineReaderV2",
-    "FixedLengthRecordReader", "FixedLengthRecordReaderV2", "TFRecordReader", "TFRecordReaderV2",
-    "LMDBReader", "TFRecordDataset", "TFRecordDatasetV2", "TextLineDataset",
-    "FixedLengthRecordDataset", "FixedLengthRecordDatasetV2", "CSVDataset", "CSVDatasetV2",
-    "ExperimentalCSVDataset", "LMDBDataset", "ExperimentalLMDBDataset", "SqlDataset",
-    "ExperimentalSqlDataset", "MatchingFilesDataset", "ExperimentalMatchingFilesDataset",
-    "SaveDataset", "SaveDatasetV2", "LoadDataset", "DatasetToTFRecord",
-    "ExperimentalDatasetToTFRecord", "SnapshotDataset", "SnapshotDatasetV2",
-    "CreateSummaryFileWriter", "CreateSummaryDbWriter",
-    "InitializeTableFromTextFile", "InitializeTableFromTextFileV2",
-})
 PYTHON_OPS = frozenset({"PyFunc", "PyFuncStateless", "EagerPyFunc"})
 TABLE_FILE_INIT_OPS = frozenset({"InitializeTableFromTextFile", "InitializeTableFromTextFileV2"})
+# Checkpoint ops the saver runs on the path the loader feeds (see _check_variant).
 CHECKPOINT_OPS = frozenset({"Save", "SaveV2", "SaveSlices", "Restore", "RestoreV2",
                             "RestoreSlice", "MergeV2Checkpoints"})
 # Node collections whose entries loaders run, with how the message names them.
@@ -82,21 +74,70 @@ _NOT_RUN = frozenset({"asset_filepaths"})  # Consts whose value the loader repla
 _SAVER = "the variables are restored or saved"
 
 
-def _problem(node: Any, asset_tensors: set[str], *, in_function: bool) -> str | None:
-    """Why a node is unsafe, or None."""
-    if node.op in PYTHON_OPS:
-        return "it runs Python code that is not part of the module and cannot be loaded"
-    if node.op == "PrintV2":
-        stream = node.attr["output_stream"].s.decode("utf-8", "replace")
-        return f"it prints to {stream}" if stream.startswith("file://") else None
-    if node.op not in FILE_OPS:
-        return None
-    if node.op in TABLE_FILE_INIT_OPS:
+class _Judge:
+    """Decides whether a node may run: reviewed as pure, or a call of the graph's own
+    function; an op TensorFlow does not know is HUB302's, not this rule's."""
+
+    def __init__(self, variant: VariantView, asset_tensors: set[str]) -> None:
+        from hubpub.spec.op_effects import op_effects
+        from hubpub.spec.op_registry import op_registry
+
+        self.effects = op_effects()
+        self.registry = op_registry()
+        self.functions = variant.functions
+        self.assets = asset_tensors
+        self.libraries = _declared_library_ops(variant)
+
+    def problem(self, node: Any, *, in_function: bool) -> str | None:
+        """Why a node must not run, or None."""
+        if node.op in self.functions:
+            return None  # a call of a library function: its body is judged node by node
+        if node.op in PYTHON_OPS:
+            return "it runs Python code that is not part of the module and cannot be loaded"
+        if node.op in TABLE_FILE_INIT_OPS:
+            return self._table_problem(node, in_function=in_function)
+        judged = self.effects.effect(node)
+        if judged is not None:
+            effect, detail = judged
+            if effect == PURE:
+                return None
+            return DESCRIPTIONS.get(effect, f"its effect is '{effect}'") + detail
+        if not self.registry.knows(node.op) or self.libraries(node.op):
+            return None
+        version = ".".join(self.registry.tensorflow.split(".")[:2])
+        return (f"it is not on {self.effects.source} for TensorFlow {version}: hubpub runs "
+                f"only ops reviewed to touch no file, network, process or debug sink")
+
+    def _table_problem(self, node: Any, *, in_function: bool) -> str | None:
         # Function arguments cannot be traced to an asset: keep false positives near zero.
-        if in_function or _as_tensor(node.input[1]) in asset_tensors:
+        if len(node.input) < 2:  # a malformed NodeDef: TensorFlow would refuse it
+            return (f"it initializes a table from a file, and its node has {len(node.input)} "
+                    f"input(s) where the op has 2 (a malformed NodeDef)")
+        if in_function or _as_tensor(node.input[1]) in self.assets:
             return None
         return "it initializes a table from a file that is not one of the module's assets"
-    return "it reads or writes files at run time"
+
+
+def _declared_library_ops(variant: VariantView) -> Callable[[str], bool]:
+    """Whether an op belongs to an op library the module declares (manifest ``requires:``).
+
+    Such ops are not TensorFlow's, so not on the reviewed list; they run only when their
+    library is declared. TODO(issue-19): ``hubpub.spec.requirements`` (``requires:``) is not
+    on main yet; until it is, no library counts as declared and such ops are findings.
+    """
+    import importlib
+
+    try:
+        requirements = importlib.import_module("hubpub.spec.requirements")
+    except ImportError:
+        return lambda op: False
+    declared = set(requirements.recorded_requirements([variant.meta_graph]))
+
+    def declared_op(op: str) -> bool:
+        library = requirements.library_for_op(op)
+        return library is not None and library.module in declared
+
+    return declared_op
 
 
 def _as_tensor(ref: str) -> str:
@@ -149,7 +190,7 @@ def _entry_points(variant: VariantView) -> list[tuple[str, set[str], str | None]
 def _check_variant(variant: VariantView, allowed: set[str]) -> Iterator[Hit]:
     from hubpub.spec.view import node_name
 
-    assets = {_as_tensor(t) for t in variant.collection("asset_filepaths")}
+    judge = _Judge(variant, {_as_tensor(t) for t in variant.collection("asset_filepaths")})
     checkpoint_file = variant.saver.filename_tensor_name
     # (function or "", node name) -> (node, when it runs, signatures that reach it).
     reached: dict[tuple[str, str], tuple[Any, str, list[str]]] = {}
@@ -171,13 +212,14 @@ def _check_variant(variant: VariantView, allowed: set[str]) -> Iterator[Hit]:
         if (when == _SAVER and not function and node.op in CHECKPOINT_OPS
                 and node_name(checkpoint_file) in variant.ancestors(node.input[:1])):
             continue  # only the saver runs it, on the checkpoint path the loader feeds
-        why = _problem(node, assets, in_function=bool(function))
+        why = judge.problem(node, in_function=bool(function))
         if why is None:
             continue
         if signatures:
             when = "signature " + ", ".join(f"'{s}'" for s in signatures) + " is called"
         path_input = 1 if node.op in TABLE_FILE_INIT_OPS else 0
-        if not function and node.op in FILE_OPS and len(node.input) > path_input:
+        reads_files = node.op in TABLE_FILE_INIT_OPS or why.startswith(DESCRIPTIONS["file"])
+        if not function and reads_files and len(node.input) > path_input:
             path = variant.fold_string(node.input[path_input])
             if path is not None:
                 why += f" (path '{path}')"

@@ -12,9 +12,15 @@ every consumer first loads the same shared library built for their exact TensorF
 Example: a module built with a `ZeroOut` op from a custom `.so`: `op type 'ZeroOut' (node
 'zero_out') is not registered in TensorFlow 2.21.0`.
 
-Fix: rebuild the module from standard TensorFlow ops. If the custom op is unavoidable,
-publish its library with the module, document how to load it, and suppress this finding with
-that reason. Lint with the oldest TensorFlow version you support.
+When the op belongs to a known op library (tensorflow_text, tf_sentencepiece), the message
+names it and says how to install it.
+
+Fix: for an op library's ops, install the library and name it in the manifest
+(`requires: [tensorflow_text]`): hubpub imports it wherever it loads the module, records it
+in the module, and the module's page tells consumers to import it. Otherwise rebuild the
+module from standard TensorFlow ops; if the custom op is unavoidable, publish its library
+with the module, document how to load it, and suppress this finding with that reason. Lint
+with the oldest TensorFlow version you support.
 """
 
 from __future__ import annotations
@@ -57,8 +63,8 @@ def check(module: ModuleView, options: Mapping[str, Any]) -> Iterator[Hit]:
                         Location(path=variant.path, variant=variant.tags,
                                  node=f"{function}/{name}"))
             yield Hit(f"op type '{op}' ({where}{more}) is not registered in TensorFlow "
-                      f"{registry.tensorflow}{_which(registry)}: consumers cannot load this "
-                      f"module without the library that defines it", location)
+                      f"{registry.tensorflow}{_which(registry)}: {_library_advice(op, variant)}",
+                      location)
 
 
 def _which(registry: OpRegistry) -> str:
@@ -70,3 +76,15 @@ def _which(registry: OpRegistry) -> str:
     if registry.tensorflow == installed and installed and snapshot_registry(installed):
         return ""
     return f" (per {registry.source}; TensorFlow {installed or 'is not'} installed)"
+
+
+def _library_advice(op: str, variant: Any) -> str:
+    """Which library defines ``op``, when it is a known one, and how to get it."""
+    from hubpub.spec.requirements import library_for_op, missing_library_advice
+
+    library = library_for_op(op)
+    if library is None:
+        return "consumers cannot load this module without the library that defines it"
+    return (f"it is an op of {library.module}, which is not loaded: "
+            f"{missing_library_advice(library.module)}; a publisher also names it in the "
+            f"manifest (requires: [{library.module}])")

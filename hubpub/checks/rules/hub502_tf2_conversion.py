@@ -2,8 +2,9 @@
 
 What: what `hubpub convert` and `hubpub build --tf2` refuse, found without running anything:
 a reference variable (`VariableV2`) or another reference-typed state op in any variant; a
-sparse or composite (ragged) tensor in a signature of the inference variant (tags `[]`, or
-the only variant); no inference variant among several; a variable or table of the inference
+sparse or composite (ragged) tensor in the `default` signature of the inference variant (tags
+`[]`, or the only variant), or in another signature, which the export leaves out (the TF1
+module keeps it); no inference variant among several; a variable or table of the inference
 variant that the `train` variant lacks.
 
 Why: TF2 consumers (`hub.KerasLayer`, `tf.saved_model.load`) fine-tune the TF2 export, and
@@ -72,10 +73,13 @@ def _composite_tensors(variant: VariantView) -> Iterator[Hit]:
     for name, signature in sorted(variant.signatures.items()):
         for side, tensors in (("input", signature.inputs), ("output", signature.outputs)):
             for key, tensor in sorted(tensors.items()):
-                if tensor.kind != "dense":
-                    yield Hit(f"signature '{name}' {side} '{key}' is a {tensor.kind} tensor; "
-                              "the TF2 export takes dense tensors only",
-                              variant.locate(signature=name))
+                if tensor.kind == "dense":
+                    continue
+                effect = ("the TF2 export's __call__ takes dense tensors only" if
+                          name == "default" else "the TF2 export leaves this signature out "
+                          "(its serving signatures take dense tensors only)")
+                yield Hit(f"signature '{name}' {side} '{key}' is a {tensor.kind} tensor; "
+                          f"{effect}", variant.locate(signature=name))
 
 
 def _state_missing_in_train(train: VariantView, inference: VariantView,

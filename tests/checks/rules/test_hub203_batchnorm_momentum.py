@@ -65,3 +65,30 @@ def test_threshold_is_an_option(views, name):
 def test_inference_only_module_has_no_momentum():
     view = spec_view(partial(batch_norm_module, False, momentum=0.999))
     assert lint(rule, view) == []
+
+
+def keras_model_called_later(is_training: bool = True, fixed_momentum: float | None = None):
+    """A functional model built on its own Input, then called on the signature's tensor; with
+    ``fixed_momentum`` the publisher fixes the momentum between the two."""
+    import tf_keras
+
+    import hubpub as hub
+    from hubpub._tf import tf
+
+    inputs = tf_keras.Input(shape=(4, 4, 2))
+    norm = tf_keras.layers.BatchNormalization(momentum=0.999)
+    model = tf_keras.Model(inputs, norm(inputs))
+    if fixed_momentum is not None:
+        norm.momentum = fixed_momentum
+    images = tf.compat.v1.placeholder(tf.float32, [None, 4, 4, 2])
+    hub.add_signature(inputs=images, outputs=model(images, training=is_training))  # the call
+
+
+@pytest.mark.parametrize(("fixed", "found"), [(None, 1), (0.9, 0)])
+def test_a_keras_layer_is_reported_once_where_a_signature_runs_it(fixed, found):
+    view = spec_view(partial(keras_model_called_later, fixed_momentum=fixed),
+                     [({"train"}, {"is_training": True}), (set(), {"is_training": False})])
+    findings = lint(rule, view)
+    assert len(findings) == found
+    if found:
+        assert "hub.add_signature(inputs=images" in source_text(findings[0].location)

@@ -65,7 +65,7 @@ def test_a_sparse_signature_input_is_named(tmp_path):
     [(message, _, signature)] = _messages(tmp_path, (sparse_input, []))
     assert signature == "default"
     assert message == ("signature 'default' input 'default' is a sparse tensor; the TF2 "
-                       "export takes dense tensors only")
+                       "export's __call__ takes dense tensors only")
 
 
 def test_inference_state_missing_from_the_train_variant(tmp_path):
