@@ -55,12 +55,13 @@ MODULE_MOMENTUM = 0.9
 def module_fn(training, settings):
     with open(settings) as handle:
         asset_momentum = json.load(handle)["momentum"]
-    x = tf.compat.v1.placeholder(tf.float32, [None, 4, 4, 3], name="images")
+    images = tf.compat.v1.placeholder(tf.float32, [None, 4, 4, 3], name="images")
+    x = images
     for name, momentum in (("from_module", MODULE_MOMENTUM), ("from_asset", asset_momentum),
                            ("from_helper", HELPER_MOMENTUM)):
         x = tf.compat.v1.layers.batch_normalization(x, momentum=momentum, training=training,
                                                     fused=False, name=name)
-    hub.add_signature(inputs=x, outputs=x)
+    hub.add_signature(inputs=images, outputs=x)
 """
 
 
