@@ -35,10 +35,24 @@ class OpLibrary:
     module: str  # what to import
     package: str  # what to pip install
     op_prefixes: tuple[str, ...]  # op types it registers start with one of these
+    op_names: frozenset[str] = frozenset()  # and these, whose names say nothing of it
 
+
+# What `import tensorflow_text` 2.21 registers besides its "TFText>" ops
+# (tests/spec/test_requirements.py compares this with the installed library).
+_TENSORFLOW_TEXT_OPS = frozenset({
+    "CaseFoldUTF8", "ConstrainedSequence", "FastBertNormalize",
+    "FastWordpieceTokenizeWithOffsets", "FindSourceOffsets", "MaxSpanningTree", "NormalizeUTF8",
+    "NormalizeUTF8WithOffsetsMap", "PhraseTokenize", "RegexSplitWithOffsets", "RougeL",
+    "SentenceFragments", "SentenceFragmentsV2", "SentencepieceDetokenizeOp",
+    "SentencepieceIdToStringOp", "SentencepieceOp", "SentencepieceStringToIdOp",
+    "SentencepieceTokenizeOp", "SentencepieceTokenizeWithOffsetsOp", "SentencepieceVocabSizeOp",
+    "SplitMergeTokenizeWithOffsets", "TokenizerFromLogits", "UnicodeScriptTokenizeWithOffsets",
+    "WhitespaceTokenizeWithOffsets", "WordpieceTokenizeWithOffsets",
+})
 
 KNOWN_OP_LIBRARIES = (
-    OpLibrary("tensorflow_text", "tensorflow-text", ("TFText>",)),
+    OpLibrary("tensorflow_text", "tensorflow-text", ("TFText>",), _TENSORFLOW_TEXT_OPS),
     OpLibrary("tf_sentencepiece", "tf-sentencepiece", ("SentencepieceOp",)),
     OpLibrary("sentencepiece", "sentencepiece", ("Sentencepiece",)),
 )
@@ -48,7 +62,7 @@ _KNOWN = {library.module: library for library in KNOWN_OP_LIBRARIES}
 def library_for_op(op: str) -> OpLibrary | None:
     """The known library that registers op type ``op``, if any."""
     return next((lib for lib in KNOWN_OP_LIBRARIES
-                 if any(op.startswith(prefix) for prefix in lib.op_prefixes)), None)
+                 if op in lib.op_names or op.startswith(lib.op_prefixes)), None)
 
 
 def missing_library_advice(module: str) -> str:

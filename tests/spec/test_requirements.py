@@ -111,3 +111,20 @@ def test_a_consumer_without_the_library_is_told_which_one(text_module):
     assert "it requires tensorflow_text: pip install tensorflow-text" in report["error"]
     assert report["imported"] is False
     assert report["problems"] == []
+
+
+@pytest.mark.slow
+def test_every_op_tensorflow_text_registers_is_known_to_be_its_own():
+    """A new tensorflow_text release that registers new op names fails here until they are listed."""
+    pytest.importorskip("tensorflow_text")
+    code = ("from hubpub.spec.op_registry import registered_ops\n"
+            "_, before = registered_ops()\n"
+            "import tensorflow_text\n"
+            "_, after = registered_ops()\n"
+            "print('\\n'.join(sorted({o.name for o in after} - {o.name for o in before})))")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=300, check=True)
+    added = proc.stdout.split()
+    assert added
+    assert [op for op in added if getattr(library_for_op(op), "module", None)
+            != "tensorflow_text"] == []

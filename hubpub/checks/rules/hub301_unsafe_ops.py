@@ -122,15 +122,10 @@ def _declared_library_ops(variant: VariantView) -> Callable[[str], bool]:
     """Whether an op belongs to an op library the module declares (manifest ``requires:``).
 
     Such ops are not TensorFlow's, so not on the reviewed list; they run only when their
-    library is declared. TODO(issue-19): ``hubpub.spec.requirements`` (``requires:``) is not
-    on main yet; until it is, no library counts as declared and such ops are findings.
+    library is declared.
     """
-    import importlib
+    from hubpub.spec import requirements
 
-    try:
-        requirements = importlib.import_module("hubpub.spec.requirements")
-    except ImportError:
-        return lambda op: False
     declared = set(requirements.recorded_requirements([variant.meta_graph]))
 
     def declared_op(op: str) -> bool:
