@@ -29,6 +29,10 @@ def snapshot() -> dict:
         "tensorflow": version,
         "ops": sorted(op.name for op in ops),
         "stateful": sorted(op.name for op in ops if op.is_stateful),
+        # Stateful and input-less (variables, tables, queues: a module's state), and ops with
+        # a reference-typed output (TF1-only): what HUB502 asks about a node's op.
+        "state_ops": sorted(op.name for op in ops if op.is_stateful and not op.input_arg),
+        "ref_outputs": sorted(op.name for op in ops if any(a.is_ref for a in op.output_arg)),
     }
 
 

@@ -25,6 +25,7 @@ from hubpub.files.atomic import write_text_atomically
 
 if TYPE_CHECKING:
     from hubpub.checks.config import LintConfig
+    from hubpub.files.private_cache import PrivateCache
     from hubpub.manifest import Manifest
 
 __all__ = ["exit_code_for", "lint_target", "register", "run"]
@@ -76,6 +77,9 @@ def add_report_arguments(p: argparse.ArgumentParser) -> None:
                    help="write the report to FILE instead of standard output")
     p.add_argument("--color", choices=("auto", "always", "never"), default="auto",
                    help="colour text output (auto: on a terminal when NO_COLOR is unset)")
+    p.add_argument("--no-cache", dest="cache", action="store_false",
+                   help="build a manifest's module afresh even when nothing it reads changed "
+                        "(the cache lives in $HUBPUB_CACHE_DIR or the user's cache folder)")
     add_timeout_argument(p)
 
 
@@ -168,10 +172,15 @@ def lint(args: argparse.Namespace, *,
             baseline = load_baseline(config.baseline)
         plans.append((target, manifest, config, baseline))
 
+    cache = None  # only manifests are answered from it
+    if getattr(args, "cache", False) and any(plan[1] is not None for plan in plans):
+        from hubpub.files.private_cache import PrivateCache, default_folder
+
+        cache = PrivateCache(default_folder())
     findings: list[Finding] = []
     for target, manifest, config, baseline in plans:
         with time_limit(args.timeout):  # a manifest target runs its module_fn
-            new = lint_target(target, config, manifest=manifest)
+            new = lint_target(target, config, manifest=manifest, cache=cache)
         if extra is not None and not any(f.code == "HUB000" for f in new):
             new = sorted(new + extra(target, manifest, config, args.timeout),
                          key=Finding.sort_key)
@@ -197,13 +206,33 @@ def lint(args: argparse.Namespace, *,
     return exit_code_for(findings, Severity.parse(args.fail_on))
 
 
-def lint_target(target: str, config: LintConfig, *, manifest: Manifest | None = None
-                ) -> list[Finding]:
+def lint_target(target: str, config: LintConfig, *, manifest: Manifest | None = None,
+                cache: PrivateCache | None = None) -> list[Finding]:
     """Load TARGET and run the checks; a target that cannot be loaded gives HUB000.
+
+    With a ``cache``, a manifest whose inputs are unchanged is answered from it (see
+    ``hubpub.pipelines.lint_cache``; stderr says so), and a fresh answer is stored.
 
     HandleError (TARGET does not exist) and ManifestError (a malformed manifest) propagate:
     those are input errors (exit 2), not findings about a module.
     """
+    if cache is None or manifest is None:
+        return _lint_once(target, config, manifest)
+    from hubpub.pipelines.lint_cache import ManifestLint
+
+    job = ManifestLint(cache, target, manifest, config)
+    cached = job.lookup()
+    if cached is not None:
+        print(f"hubpub: {target}: findings from the lint cache (nothing the build reads "
+              f"changed; --no-cache lints afresh)", file=sys.stderr)
+        return cached
+    with job.recording():
+        findings = _lint_once(target, config, manifest)
+    job.store(findings)
+    return findings
+
+
+def _lint_once(target: str, config: LintConfig, manifest: Manifest | None) -> list[Finding]:
     from hubpub.checks.engine import load_failure, run_checks
     from hubpub.errors import ModuleFormatError, PublisherCodeError, SpecError
     from hubpub.target import load_view

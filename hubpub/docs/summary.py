@@ -60,8 +60,9 @@ from collections.abc import Mapping
 from typing import Any
 
 from hubpub.spec.files import ATTACHMENTS_COLLECTION
+from hubpub.spec.lite import dtype_size
 from hubpub.spec.protos import ImageModuleInfo, ModuleAttachment
-from hubpub.spec.view import ModuleView, TensorView, VariantView, node_name
+from hubpub.spec.view import ModuleView, TensorView, VariantView, attr_tensor, node_name
 
 __all__ = ["summarize"]
 
@@ -189,8 +190,6 @@ def _expected_image_size(variant: Mapping[str, Any]) -> dict[str, Any] | None:
 
 
 def _variable_counts(variant: VariantView) -> dict[str, int | None]:
-    from hubpub._tf import tf
-
     keys, trainable_keys = set(), set()
     params: int | None = 0
     trainable_params: int | None = 0
@@ -200,10 +199,7 @@ def _variable_counts(variant: VariantView) -> dict[str, int | None]:
         if var.trainable:
             trainable_keys.add(var.name)
         n = var.num_elements
-        try:
-            itemsize = tf.dtypes.as_dtype(var.dtype).size or None  # string, resource: 0
-        except TypeError:
-            itemsize = None
+        itemsize = dtype_size(var.dtype) or None  # string, resource: 0; unknown: None
         params = None if params is None or n is None else params + n
         if var.trainable:
             trainable_params = (None if trainable_params is None or n is None
@@ -216,20 +212,12 @@ def _variable_counts(variant: VariantView) -> dict[str, int | None]:
 
 def _assets(variant: VariantView) -> list[str]:
     """Asset file names: from saved_model_assets after export, else the Consts' basenames."""
-    from tensorflow.core.protobuf import meta_graph_pb2
-
-    names = set()
-    collections = variant.meta_graph.collection_def
-    if "saved_model_assets" in collections:
-        for any_proto in collections["saved_model_assets"].any_list.value:
-            asset = meta_graph_pb2.AssetFileDef()
-            any_proto.Unpack(asset)
-            names.add(asset.filename)
+    names = set(variant.exported_assets())
     for tensor in variant.collection("asset_filepaths"):
         node = variant.nodes.get(node_name(tensor))
         if node is None or node.op != "Const":
             continue
-        values = node.attr["value"].tensor.string_val
+        values = attr_tensor(node.attr["value"]).string_val
         if len(values) == 1 and values[0] != _EXPORTED_ASSET_VALUE:
             # A spec not exported yet: the Const still holds the publisher's path.
             names.add(posixpath.basename(values[0].decode("utf-8", "replace").replace("\\", "/")))

@@ -16,14 +16,14 @@ from pathlib import Path
 from hubpub.files.package import sha256_of
 from hubpub.manifest import Manifest, split_callable
 
-__all__ = ["input_digests", "stale_inputs"]
+__all__ = ["input_digests", "named_inputs", "stale_inputs"]
 
 
 def input_digests(manifest: Manifest) -> dict[str, str]:
     """Path (relative to the manifest's folder when inside it) -> SHA-256 of each input."""
     folder = manifest.folder
     digests = {}
-    for path in sorted(set(_inputs(manifest))):
+    for path in sorted(set(named_inputs(manifest))):
         if path.is_file():
             shown = path.relative_to(folder) if path.is_relative_to(folder) else path
             digests[shown.as_posix()] = sha256_of(path)
@@ -40,7 +40,8 @@ def stale_inputs(manifest: Manifest, recorded: dict[str, str]) -> list[str]:
     return lines
 
 
-def _inputs(manifest: Manifest) -> Iterator[Path]:
+def named_inputs(manifest: Manifest) -> Iterator[Path]:
+    """The manifest and every file it names (some may not exist; folders are yielded as is)."""
     folder = manifest.folder
     yield manifest.path.resolve()
     for ref in (manifest.module_fn, manifest.weights.hook):

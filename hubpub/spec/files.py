@@ -12,7 +12,7 @@ from hubpub.files import fspath, inputs
 from hubpub.spec.protos import FORMAT_V3, ModuleDef
 
 __all__ = ["ASSETS_COLLECTION", "ATTACHMENTS_COLLECTION", "IMAGE_MODULE_INFO_KEY",
-           "MODULE_DEF_FILE", "SAVED_MODEL_FILE", "SUPPORTED_COLLECTIONS", "check_loadable",
+           "MODULE_DEF_FILE", "SAVED_MODEL_FILE", "SUPPORTED_COLLECTIONS", "check_collections", "check_loadable",
            "find_module_root", "parse_module_def", "parse_saved_model", "read_module_def", "read_saved_model"]
 
 MODULE_DEF_FILE = "tfhub_module.pb"
@@ -80,20 +80,27 @@ def parse_module_def(data: bytes, *, where: str) -> Any:
     return module_def
 
 
-def read_saved_model(module_dir: str | Path, *, lite: bool = False) -> Any:
+def read_saved_model(module_dir: str | Path, *, lite: bool = False,
+                     check: bool | None = None) -> Any:
     """Parse ``saved_model.pb`` of a module directory (after checking ``tfhub_module.pb``).
 
-    With ``lite``, into the TF-free messages of ``hubpub.spec.lite``.
+    With ``lite``, into the TF-free messages of ``hubpub.spec.lite``; ``check`` as in
+    ``parse_saved_model``.
     """
     read_module_def(module_dir)
     path = fspath.join(module_dir, SAVED_MODEL_FILE)
     if not _is_file(path):
         raise ModuleFormatError(f"{module_dir} has {MODULE_DEF_FILE} but no {SAVED_MODEL_FILE}")
-    return parse_saved_model(_read_bytes(path, inputs.SAVED_MODEL), where=path, lite=lite)
+    return parse_saved_model(_read_bytes(path, inputs.SAVED_MODEL), where=path, lite=lite,
+                             check=check)
 
 
-def parse_saved_model(data: bytes, *, where: str, lite: bool = False) -> Any:
-    """Parse the bytes of a ``saved_model.pb``; ``where`` names it in errors."""
+def parse_saved_model(data: bytes, *, where: str, lite: bool = False,
+                      check: bool | None = None) -> Any:
+    """Parse the bytes of a ``saved_model.pb``; ``where`` names it in errors.
+
+    ``check`` (default: when not ``lite``) also checks the collections (``check_collections``).
+    """
     if lite:
         from hubpub.spec.lite import SavedModel as lite_saved_model
         message: Any = lite_saved_model
@@ -106,9 +113,9 @@ def parse_saved_model(data: bytes, *, where: str, lite: bool = False) -> Any:
         raise ModuleFormatError(f"{where} is corrupt: cannot parse it as a SavedModel") from exc
     if not saved_model.meta_graphs:
         raise ModuleFormatError(f"{where} holds no graph variant (no MetaGraphDef)")
-    if not lite:  # readers of the lite messages (diff) look at no collection entry
+    if check if check is not None else not lite:  # diff reads no collection entry
         for meta in saved_model.meta_graphs:
-            _check_collections(meta, where)
+            check_collections(meta, where)
     return saved_model
 
 
@@ -119,23 +126,29 @@ _VARIABLE_COLLECTIONS = ("variables", "trainable_variables", "model_variables",
 _NODE_COLLECTIONS = ("table_initializer", "update_ops", "regularization_losses",
                      "asset_filepaths", "init_op", "local_init_op", "saved_model_main_op",
                      "legacy_init_op")
+_ASSET_FILE_DEF = "tensorflow.AssetFileDef"  # the type name packed assets carry
 
 
-def _check_collections(meta: Any, path: str) -> None:
+def check_collections(meta: Any, path: str) -> None:
     """Every proto in a known collection parses, and every named node exists.
 
     Garbage there made loading, linting and the smoke test fail with a protobuf traceback;
-    a node that is not in the graph failed only when the module was instantiated.
+    a node that is not in the graph failed only when the module was instantiated. Entries are
+    parsed with the TF-free messages of ``hubpub.spec.lite`` (same fields as TensorFlow's), so
+    a MetaGraphDef of either kind is checked alike, without importing TensorFlow.
     """
-    from tensorflow.core.framework import variable_pb2
-    from tensorflow.core.protobuf import control_flow_pb2, meta_graph_pb2
-
+    from hubpub.spec.lite import (
+        AnyList,
+        AssetFileDef,
+        CondContextDef,
+        VariableDef,
+        WhileContextDef,
+    )
     from hubpub.spec.protos import ModuleAttachment
 
     variant = "{" + ",".join(sorted(meta.meta_info_def.tags)) + "}"
-    proto_of = {**dict.fromkeys(_VARIABLE_COLLECTIONS, variable_pb2.VariableDef),
-                "cond_context": control_flow_pb2.CondContextDef,
-                "while_context": control_flow_pb2.WhileContextDef,
+    proto_of = {**dict.fromkeys(_VARIABLE_COLLECTIONS, VariableDef),
+                "cond_context": CondContextDef, "while_context": WhileContextDef,
                 ATTACHMENTS_COLLECTION: ModuleAttachment}
     nodes = {node.name for node in meta.graph_def.node}
     for key, collection in sorted(meta.collection_def.items()):
@@ -149,10 +162,17 @@ def _check_collections(meta: Any, path: str) -> None:
                     raise ModuleFormatError(f"{where}: entry {index} is not a "
                                             f"{proto_of[key].DESCRIPTOR.name}") from None
         elif key == ASSETS_COLLECTION and kind == "any_list":
-            for index, packed in enumerate(collection.any_list.value):
+            packed = collection.any_list
+            try:
+                entries = AnyList.FromString(packed).value if isinstance(packed, bytes) \
+                    else packed.value
+            except DecodeError:
+                raise ModuleFormatError(f"{where}: is not a list of AssetFileDef") from None
+            for index, entry in enumerate(entries):
                 try:
-                    if not packed.Unpack(meta_graph_pb2.AssetFileDef()):
-                        raise DecodeError(packed.type_url)
+                    if entry.type_url.rpartition("/")[2] != _ASSET_FILE_DEF:
+                        raise DecodeError(entry.type_url)
+                    AssetFileDef.FromString(entry.value)
                 except DecodeError:
                     raise ModuleFormatError(f"{where}: entry {index} is not an "
                                             f"AssetFileDef") from None
@@ -213,7 +233,8 @@ def check_loadable(module_dir: str | Path, saved_model: Any) -> None:
 
 
 def _check_checkpoint(folder: Path) -> None:
-    import tensorflow as tf
+    """The checkpoint's index is readable (parsed without TensorFlow) and it has a data shard."""
+    from hubpub.spec.checkpoint_index import read_checkpoint_index
 
     if not folder.is_dir():
         raise ModuleFormatError(f"{folder} is missing: the graph has variables, and their "
@@ -223,10 +244,10 @@ def _check_checkpoint(folder: Path) -> None:
     if not index.is_file():
         raise ModuleFormatError(f"{index} is missing: the graph has variables")
     try:
-        tf.train.list_variables(str(folder / "variables"))
-    except (tf.errors.OpError, ValueError) as exc:
-        reason = getattr(exc, "message", None) or str(exc)
-        raise ModuleFormatError(f"{index} is corrupt: {reason.splitlines()[0]}") from None
+        read_checkpoint_index(index)
+    except ModuleFormatError as exc:
+        reason = str(exc).removeprefix(f"{index} is not a readable checkpoint index: ")
+        raise ModuleFormatError(f"{index} is corrupt: {reason}") from None
     if not any(folder.glob("variables.data-*")):
         raise ModuleFormatError(f"{folder} has variables.index but no variables.data-* shard")
 

@@ -19,13 +19,15 @@ from typing import Any
 
 from google.protobuf import descriptor_pb2, descriptor_pool, message_factory
 
-__all__ = ["BundleEntry", "BundleHeader", "SavedModel", "TensorProto", "VariableDef",
-           "dtype_name", "dtype_number"]
+__all__ = ["AnyList", "AssetFileDef", "BundleEntry", "BundleHeader", "CondContextDef", "SavedModel", "SaverDef",
+           "TensorProto", "VariableDef", "WhileContextDef", "dtype_name", "dtype_number",
+           "dtype_size", "tensor_value"]
 
 _F = descriptor_pb2.FieldDescriptorProto
 _TYPES = {"string": _F.TYPE_STRING, "bytes": _F.TYPE_BYTES, "int32": _F.TYPE_INT32,
           "int64": _F.TYPE_INT64, "bool": _F.TYPE_BOOL, "float": _F.TYPE_FLOAT,
-          "fixed32": _F.TYPE_FIXED32, "double": _F.TYPE_DOUBLE}
+          "fixed32": _F.TYPE_FIXED32, "double": _F.TYPE_DOUBLE,
+          "uint32": _F.TYPE_UINT32, "uint64": _F.TYPE_UINT64}
 _PACKAGE = "hubpub_lite"
 
 # message -> [(field, number, type or message name, "repeated" | "map:<key>:<value>" | "" ,
@@ -110,7 +112,45 @@ _MESSAGES: dict[str, list[tuple[str, int, str, str, str]]] = {
                     ("control_ret", 6, "string", "map:string", ""),
                     ("arg_attr", 7, "bytes", "repeated", ""),
                     ("resource_arg_unique_id", 8, "bytes", "repeated", "")],
-    "OpDef": [("name", 1, "string", "", "")],
+    "OpDef": [("name", 1, "string", "", ""),
+              ("input_arg", 2, "ArgDef", "repeated", ""),
+              ("output_arg", 3, "ArgDef", "repeated", "")],
+    "ArgDef": [("name", 1, "string", "", ""), ("description", 2, "string", "", ""),
+               ("type", 3, "int32", "", ""), ("type_attr", 4, "string", "", ""),
+               ("number_attr", 5, "string", "", ""), ("type_list_attr", 6, "string", "", ""),
+               ("is_ref", 16, "bool", "", "")],
+    # MetaGraphDef.saver_def and CollectionDef.any_list keep their bytes (diff compares them);
+    # these read them when a rule or the summary looks inside.
+    "SaverDef": [("filename_tensor_name", 1, "string", "", ""),
+                 ("save_tensor_name", 2, "string", "", ""),
+                 ("restore_op_name", 3, "string", "", ""),
+                 ("max_to_keep", 4, "int32", "", ""), ("sharded", 5, "bool", "", ""),
+                 ("keep_checkpoint_every_n_hours", 6, "float", "", ""),
+                 ("version", 7, "int32", "", "")],
+    "AnyList": [("value", 1, "Any", "repeated", "")],
+    "Any": [("type_url", 1, "string", "", ""), ("value", 2, "bytes", "", "")],
+    # The control-flow contexts of TF1 graphs: parsed in full, so a garbage entry is refused
+    # exactly where TensorFlow's own parser refuses it.
+    "ValuesDef": [("values", 1, "string", "repeated", ""),
+                  ("external_values", 2, "string", "map:string", "")],
+    "CondContextDef": [("context_name", 1, "string", "", ""),
+                       ("pred_name", 2, "string", "", ""),
+                       ("pivot_name", 3, "string", "", ""), ("branch", 4, "int32", "", ""),
+                       ("values_def", 5, "ValuesDef", "", ""),
+                       ("nested_contexts", 6, "ControlFlowContextDef", "repeated", "")],
+    "WhileContextDef": [("context_name", 1, "string", "", ""),
+                        ("parallel_iterations", 2, "int32", "", ""),
+                        ("back_prop", 3, "bool", "", ""), ("swap_memory", 4, "bool", "", ""),
+                        ("pivot_name", 5, "string", "", ""),
+                        ("pivot_for_pred_name", 6, "string", "", ""),
+                        ("pivot_for_body_name", 7, "string", "", ""),
+                        ("loop_exit_names", 8, "string", "repeated", ""),
+                        ("values_def", 9, "ValuesDef", "", ""),
+                        ("loop_enter_names", 10, "string", "repeated", ""),
+                        ("maximum_iterations_name", 11, "string", "", ""),
+                        ("nested_contexts", 12, "ControlFlowContextDef", "repeated", "")],
+    "ControlFlowContextDef": [("cond_ctxt", 1, "CondContextDef", "", "ctxt"),
+                              ("while_ctxt", 2, "WhileContextDef", "", "ctxt")],
     "VariableDef": [("variable_name", 1, "string", "", ""),
                     ("initializer_name", 2, "string", "", ""),
                     ("snapshot_name", 3, "string", "", ""),
@@ -126,13 +166,19 @@ _MESSAGES: dict[str, list[tuple[str, int, str, str, str]]] = {
                          ("var_shape", 4, "int64", "repeated", "")],
     "TensorProto": [("dtype", 1, "int32", "", ""),
                     ("tensor_shape", 2, "TensorShapeProto", "", ""),
+                    ("version_number", 3, "int32", "", ""),
                     ("tensor_content", 4, "bytes", "", ""),
+                    ("half_val", 13, "int32", "repeated", ""),
                     ("float_val", 5, "float", "repeated", ""),
                     ("double_val", 6, "double", "repeated", ""),
                     ("int_val", 7, "int32", "repeated", ""),
                     ("string_val", 8, "bytes", "repeated", ""),
+                    ("scomplex_val", 9, "float", "repeated", ""),
                     ("int64_val", 10, "int64", "repeated", ""),
-                    ("bool_val", 11, "bool", "repeated", "")],
+                    ("bool_val", 11, "bool", "repeated", ""),
+                    ("dcomplex_val", 12, "double", "repeated", ""),
+                    ("uint32_val", 16, "uint32", "repeated", ""),
+                    ("uint64_val", 17, "uint64", "repeated", "")],
     "BundleEntryProto": [("dtype", 1, "int32", "", ""),
                          ("shape", 2, "TensorShapeProto", "", ""),
                          ("shard_id", 3, "int32", "", ""),
@@ -156,6 +202,20 @@ _DTYPE_NAMES = {
     33: "float4_e2m1fn",
 }
 _DTYPE_NUMBERS = {name: number for number, name in _DTYPE_NAMES.items()}
+# Bytes per element, as ``tf.dtypes.as_dtype(n).size`` (0: strings, resources, variants).
+_DTYPE_SIZES = {1: 4, 2: 8, 3: 4, 4: 1, 5: 2, 6: 1, 7: 0, 8: 8, 9: 8, 10: 1, 11: 1, 12: 1,
+                13: 4, 14: 2, 15: 2, 16: 2, 17: 2, 18: 16, 19: 2, 20: 0, 21: 0, 22: 4, 23: 8,
+                **dict.fromkeys(range(24, 34), 1)}
+# dtype -> (numpy dtype, TensorProto field holding the values), as tf.make_ndarray reads them.
+_VALUE_FIELDS = {1: ("float32", "float_val"), 2: ("float64", "double_val"),
+                 3: ("int32", "int_val"), 4: ("uint8", "int_val"), 5: ("int16", "int_val"),
+                 6: ("int8", "int_val"), 9: ("int64", "int64_val"), 10: ("bool", "bool_val"),
+                 11: ("int8", "int_val"), 12: ("uint8", "int_val"), 13: ("int32", "int_val"),
+                 15: ("int16", "int_val"), 16: ("uint16", "int_val"),
+                 17: ("uint16", "int_val"), 19: ("float16", "half_val"),
+                 22: ("uint32", "uint32_val"), 23: ("uint64", "uint64_val"),
+                 8: ("complex64", "scomplex_val"), 18: ("complex128", "dcomplex_val")}
+_MAX_PADDED_ELEMENTS = 1 << 22  # a Const declaring more elements than it stores: not expanded
 
 
 def dtype_number(name: str) -> int | None:
@@ -170,6 +230,61 @@ def dtype_name(enum_value: int) -> str:
     if enum_value - 100 in _DTYPE_NAMES:
         return _DTYPE_NAMES[enum_value - 100] + "_ref"
     return f"dtype_{enum_value}"
+
+
+def dtype_size(name: str) -> int | None:
+    """Bytes per element of a dtype name (``float32_ref`` too); 0 for strings; None if unknown."""
+    number = _DTYPE_NUMBERS.get(name.removesuffix("_ref"))
+    return None if number is None else _DTYPE_SIZES[number]
+
+
+def tensor_value(tensor: Any) -> Any:
+    """A TensorProto (lite or TensorFlow's) as a numpy array, as ``tf.make_ndarray`` makes it.
+
+    Returns None for what hubpub does not decode (bfloat16, float8, int4, quantized resources,
+    variants) and for a tensor whose stored values contradict its shape, or that declares
+    millions of elements it does not store: a hostile Const must not exhaust memory.
+    """
+    import numpy as np
+
+    shape = [d.size for d in tensor.tensor_shape.dim]
+    if any(size < 0 for size in shape):
+        return None
+    count = 1
+    for size in shape:
+        count *= size
+    if tensor.dtype == 7:
+        strings = list(tensor.string_val)
+        if len(strings) < count and count > _MAX_PADDED_ELEMENTS:
+            return None
+        strings += [strings[-1] if strings else b""] * (count - len(strings))
+        try:
+            return np.array(strings, dtype=object).reshape(shape)
+        except ValueError:
+            return None
+    if tensor.dtype not in _VALUE_FIELDS:
+        return None
+    numpy_dtype, field = _VALUE_FIELDS[tensor.dtype]
+    try:
+        if tensor.tensor_content:
+            return np.frombuffer(tensor.tensor_content, dtype=numpy_dtype).copy().reshape(shape)
+        stored = list(getattr(tensor, field))
+        if field == "half_val":
+            values = np.array(stored, dtype=np.uint16).view(np.float16)
+        elif field in ("scomplex_val", "dcomplex_val"):
+            pairs = zip(stored[::2], stored[1::2], strict=False)  # an odd last value is dropped
+            values = np.array([complex(a, b) for a, b in pairs], dtype=numpy_dtype)
+        else:
+            values = np.array(stored, dtype=numpy_dtype)
+        if values.size == 0:
+            return None if count > _MAX_PADDED_ELEMENTS else np.zeros(shape, numpy_dtype)
+        if values.size != count:
+            if values.size > count or count > _MAX_PADDED_ELEMENTS:
+                return None
+            values = np.pad(values, (0, count - values.size), "edge")
+        return values.reshape(shape)
+    except (ValueError, OverflowError):
+        return None
 
 
 def _add_field(message: Any, name: str, number: int, kind: str, label: str, oneof: str) -> None:
@@ -221,3 +336,8 @@ VariableDef = _message_class("VariableDef")
 TensorProto = _message_class("TensorProto")  # AttrValue.tensor holds its bytes
 BundleEntry = _message_class("BundleEntryProto")
 BundleHeader = _message_class("BundleHeaderProto")
+SaverDef = _message_class("SaverDef")
+AssetFileDef = _message_class("AssetFileDef")
+AnyList = _message_class("AnyList")
+CondContextDef = _message_class("CondContextDef")
+WhileContextDef = _message_class("WhileContextDef")

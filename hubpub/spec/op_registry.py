@@ -35,12 +35,19 @@ _SNAPSHOTS = "hubpub.spec.op_snapshots"
 
 @dataclass(frozen=True)
 class OpRegistry:
-    """The op types one TensorFlow registers; ``stateful`` is the subset marked stateful."""
+    """The op types one TensorFlow registers; ``stateful`` is the subset marked stateful.
+
+    ``state_ops`` (stateful ops without inputs: variables, tables, queues) and ``ref_outputs``
+    (ops with a reference-typed output) are None in a snapshot written before they were
+    recorded; ask ``live_registry()`` then.
+    """
 
     tensorflow: str
     source: str  # human-readable: which registry answered
     ops: frozenset[str]
     stateful: frozenset[str]
+    state_ops: frozenset[str] | None = None
+    ref_outputs: frozenset[str] | None = None
 
     def knows(self, op: str) -> bool:
         return op in self.ops
@@ -85,7 +92,9 @@ def snapshot_registry(version: str) -> OpRegistry | None:
     return OpRegistry(
         tensorflow=data["tensorflow"],
         source=f"hubpub's snapshot of TensorFlow {data['tensorflow']}'s op registry",
-        ops=frozenset(data["ops"]), stateful=frozenset(data["stateful"]))
+        ops=frozenset(data["ops"]), stateful=frozenset(data["stateful"]),
+        state_ops=frozenset(data["state_ops"]) if "state_ops" in data else None,
+        ref_outputs=frozenset(data["ref_outputs"]) if "ref_outputs" in data else None)
 
 
 def registered_ops() -> tuple[str, list[Any]]:
@@ -114,7 +123,9 @@ def live_registry() -> OpRegistry:
         tensorflow=version,
         source=f"the op registry of TensorFlow {version} loaded in this process",
         ops=frozenset(op.name for op in ops),
-        stateful=frozenset(op.name for op in ops if op.is_stateful))
+        stateful=frozenset(op.name for op in ops if op.is_stateful),
+        state_ops=frozenset(op.name for op in ops if op.is_stateful and not op.input_arg),
+        ref_outputs=frozenset(op.name for op in ops if any(a.is_ref for a in op.output_arg)))
 
 
 def op_registry() -> OpRegistry:

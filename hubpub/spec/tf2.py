@@ -5,7 +5,10 @@ TensorFlow is imported inside the functions: rule modules load without it.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from hubpub.spec.op_registry import OpRegistry
 
 __all__ = ["TRAIN_TAGS", "is_resource_state", "pick_variants", "unconvertible_state"]
 
@@ -13,19 +16,31 @@ TRAIN_TAGS = frozenset({"train"})
 _REF_VARIABLE_OPS = frozenset({"VariableV2", "Variable"})
 
 
-def unconvertible_state(node: Any) -> str | None:
-    """Why a state node (variable, table, ...) cannot live in a TF2 SavedModel, or None."""
-    from tensorflow.python.framework import op_def_registry
+def unconvertible_state(node: Any, registry: OpRegistry | None = None) -> str | None:
+    """Why a state node (variable, table, ...) cannot live in a TF2 SavedModel, or None.
 
+    ``registry`` answers about ops without TensorFlow (HUB502); without it, the registry of
+    the TensorFlow in this process does.
+    """
     if node.op in _REF_VARIABLE_OPS:
         return ("a reference variable; TF2 only has resource variables. Re-export the module "
                 "with resource variables (the default since TF 2.0)")
-    op_def = op_def_registry.get(node.op)
-    if op_def is None:
+    known, ref_output = _op_facts(node.op, registry)
+    if not known:
         return "an op this TensorFlow does not know"
-    if any(arg.is_ref for arg in op_def.output_arg):
+    if ref_output:
         return "a reference-typed resource (a TF1-only op); rebuild with its V2 op"
     return None
+
+
+def _op_facts(op: str, registry: OpRegistry | None) -> tuple[bool, bool]:
+    """(registered, has a reference-typed output)."""
+    if registry is not None and registry.ref_outputs is not None:
+        return registry.knows(op), op in registry.ref_outputs
+    from tensorflow.python.framework import op_def_registry
+
+    op_def = op_def_registry.get(op)
+    return op_def is not None, op_def is not None and any(a.is_ref for a in op_def.output_arg)
 
 
 def is_resource_state(node: Any) -> bool:

@@ -4,8 +4,11 @@ Nothing here runs a graph or a Session: a lint must never execute the module it 
 Rules read the indexes below (nodes by name, consumers, function library, collections,
 signatures) instead of walking protos themselves.
 
-TensorFlow is imported only to read a constant's value: ``hubpub diff`` builds views from the
-TF-free protos of ``hubpub.spec.lite`` and never needs it.
+No TensorFlow either: a view reads TensorFlow's own protos (a spec built in this process) and
+the TF-free ones of ``hubpub.spec.lite`` (a module directory or tarball read from disk) alike.
+The two differ only where lite keeps a sub-message as bytes (a Const's tensor, the saver, the
+packed assets); ``attr_tensor``, ``VariantView.saver`` and ``VariantView.exported_assets``
+read those, so rules never see the difference.
 """
 
 from __future__ import annotations
@@ -17,7 +20,15 @@ from pathlib import Path
 from typing import Any
 
 from hubpub.errors import shortened_name
-from hubpub.spec.lite import VariableDef, dtype_name
+from hubpub.spec.lite import (
+    AnyList,
+    AssetFileDef,
+    SaverDef,
+    TensorProto,
+    VariableDef,
+    dtype_name,
+    tensor_value,
+)
 
 __all__ = ["Location", "ModuleView", "SignatureView", "TensorView", "VariableView", "VariantView"]
 
@@ -142,6 +153,12 @@ def _branch_side(node: Any, function: str) -> str | None:
     return None
 
 
+def attr_tensor(value: Any) -> Any:
+    """The TensorProto of an AttrValue (a Const's ``value``), from either kind of proto."""
+    tensor = value.tensor
+    return TensorProto.FromString(tensor) if isinstance(tensor, bytes) else tensor
+
+
 def node_name(tensor_or_op: str) -> str:
     """``"^a"``, ``"a:0"`` and ``"a"`` all name node ``a``."""
     return tensor_or_op.lstrip("^").split(":")[0]
@@ -174,6 +191,12 @@ class VariantView:
     def describe(self) -> str:
         return "{" + ",".join(self.tags) + "}"
 
+    @functools.cached_property
+    def saver(self) -> Any:
+        """The SaverDef (empty when the variant has none)."""
+        saver = self.meta_graph.saver_def
+        return SaverDef.FromString(saver) if isinstance(saver, bytes) else saver
+
     # --- collections -----------------------------------------------------------------
     @property
     def collection_keys(self) -> list[str]:
@@ -189,6 +212,14 @@ class VariantView:
         if key not in self.meta_graph.collection_def:
             return []
         return list(self.meta_graph.collection_def[key].bytes_list.value)
+
+    def exported_assets(self) -> list[str]:
+        """File names of the ``saved_model_assets`` collection (an exported module's assets)."""
+        if "saved_model_assets" not in self.meta_graph.collection_def:
+            return []
+        packed = self.meta_graph.collection_def["saved_model_assets"].any_list
+        entries = AnyList.FromString(packed).value if isinstance(packed, bytes) else packed.value
+        return [AssetFileDef.FromString(entry.value).filename for entry in entries]
 
     # --- signatures ------------------------------------------------------------------
     @functools.cached_property
@@ -259,8 +290,23 @@ class VariantView:
         fed = {_tensor(t) for view in sig.inputs.values() for t in view.tensor_names}
         return self._walk([t for view in sig.outputs.values() for t in view.tensor_names], fed)
 
+    @functools.cached_property
+    def _input_nodes(self) -> dict[str, tuple[str, ...]]:
+        """Top-level node -> the nodes of its data and control inputs (parsed once)."""
+        return {name: tuple(node_name(i) for i in node.input) for name, node in self.nodes.items()}
+
     def _walk(self, refs: Iterable[str], fed: Set[str] = frozenset()) -> set[str]:
         """Top-level nodes ``refs`` depend on, not walking past the tensors in ``fed``."""
+        if not fed:  # by node name: no tensor names to keep apart
+            inputs = self._input_nodes
+            names = [node_name(r) for r in refs]
+            reached: set[str] = set()
+            while names:
+                name = names.pop()
+                if name not in reached and name in inputs:
+                    reached.add(name)
+                    names.extend(inputs[name])
+            return reached
         stack = [_tensor(r) for r in refs]
         seen: set[str] = set()
         # Iterative: recursion overflows on 20,000-node graphs.
@@ -289,19 +335,32 @@ class VariantView:
 
     def reachable_functions(self, node_names: Sequence[str]) -> set[str]:
         """Library functions called, directly or transitively, by the given top-level nodes."""
+        if not self.functions:  # most TF1 graphs: nothing to look for in 20,000 nodes
+            return set()
         todo: list[str] = []
         for name in node_names:
-            if name in self.nodes:
-                todo.extend(self.called_functions(self.nodes[name]))
+            todo.extend(self._top_level_calls.get(name, ()))
         seen: set[str] = set()
         while todo:
             fname = todo.pop()
             if fname in seen or fname not in self.functions:
                 continue
             seen.add(fname)
-            for node in self.functions[fname].node_def:
-                todo.extend(self.called_functions(node))
+            todo.extend(self._body_calls[fname])
         return seen
+
+    @functools.cached_property
+    def _top_level_calls(self) -> dict[str, frozenset[str]]:
+        """Top-level node -> the functions it calls, for the nodes that call any."""
+        calls = ((node.name, self.called_functions(node))
+                 for node in self.meta_graph.graph_def.node)
+        return {name: frozenset(called) for name, called in calls if called}
+
+    @functools.cached_property
+    def _body_calls(self) -> dict[str, frozenset[str]]:
+        """Library function -> the functions its body's nodes call."""
+        return {fname: frozenset().union(*(self.called_functions(n) for n in func.node_def))
+                for fname, func in self.functions.items()}
 
     def fold_string(self, ref: str) -> str | None:
         """The value a top-level scalar string tensor always has, or None when not constant.
@@ -325,7 +384,7 @@ class VariantView:
         if node.op == "Const":
             if node.attr["dtype"].type != _DT_STRING:
                 return None
-            tensor = node.attr["value"].tensor
+            tensor = attr_tensor(node.attr["value"])
             if len(tensor.string_val) != 1 or any(d.size != 1 for d in tensor.tensor_shape.dim):
                 return None
             return tensor.string_val[0].decode("utf-8", "replace")
@@ -344,11 +403,9 @@ class VariantView:
         return None
 
     def const_value(self, node: Any) -> Any:
-        """The value of a ``Const`` node as a Python scalar or numpy array."""
-        from hubpub._tf import tf
-
-        value = tf.make_ndarray(node.attr["value"].tensor)
-        return value.item() if value.size == 1 else value
+        """The value of a ``Const`` node as a Python scalar or numpy array (None: undecodable)."""
+        value = tensor_value(attr_tensor(node.attr["value"]))
+        return value.item() if value is not None and value.size == 1 else value
 
     # --- control flow ----------------------------------------------------------------
     @functools.cached_property
@@ -365,8 +422,10 @@ class VariantView:
         publisher's source line.
         """
         out: dict[str, list[str]] = {}
+        if not self.functions:
+            return out
         for node in self.meta_graph.graph_def.node:
-            if self.called_functions(node):
+            if node.name in self._top_level_calls:
                 for fname in sorted(self.reachable_functions([node.name])):
                     out.setdefault(fname, []).append(node.name)
         return out

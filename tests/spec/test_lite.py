@@ -14,6 +14,7 @@ v1 = tf.compat.v1
 
 
 def _tf_descriptors():
+    from google.protobuf import any_pb2
     from tensorflow.core.framework import (
         attr_value_pb2,
         function_pb2,
@@ -24,7 +25,13 @@ def _tf_descriptors():
         tensor_shape_pb2,
         variable_pb2,
     )
-    from tensorflow.core.protobuf import meta_graph_pb2, saved_model_pb2, tensor_bundle_pb2
+    from tensorflow.core.protobuf import (
+        control_flow_pb2,
+        meta_graph_pb2,
+        saved_model_pb2,
+        saver_pb2,
+        tensor_bundle_pb2,
+    )
 
     meta = meta_graph_pb2
     return {
@@ -46,10 +53,17 @@ def _tf_descriptors():
         "BundleEntryProto": tensor_bundle_pb2.BundleEntryProto,
         "TensorProto": tensor_pb2.TensorProto,
         "BundleHeaderProto": tensor_bundle_pb2.BundleHeaderProto,
+        "ArgDef": op_def_pb2.OpDef.ArgDef, "SaverDef": saver_pb2.SaverDef,
+        "AnyList": meta.CollectionDef.AnyList, "Any": any_pb2.Any,
+        "ValuesDef": control_flow_pb2.ValuesDef,
+        "CondContextDef": control_flow_pb2.CondContextDef,
+        "WhileContextDef": control_flow_pb2.WhileContextDef,
+        "ControlFlowContextDef": control_flow_pb2.ControlFlowContextDef,
     }
 
 
 _WIRE = {"TYPE_ENUM": "varint", "TYPE_INT32": "varint", "TYPE_INT64": "varint",
+         "TYPE_UINT32": "varint", "TYPE_UINT64": "varint",
          "TYPE_BOOL": "varint", "TYPE_MESSAGE": "bytes", "TYPE_BYTES": "bytes",
          "TYPE_STRING": "bytes", "TYPE_FLOAT": "fixed32", "TYPE_FIXED32": "fixed32",
          "TYPE_DOUBLE": "fixed64"}
@@ -120,3 +134,38 @@ def test_a_view_from_lite_protos_equals_one_from_tensorflows(tmp_path):
         assert a.signatures == b.signatures
         assert a.variables == b.variables
         assert a.collection_keys == b.collection_keys
+
+
+@pytest.mark.parametrize(("value", "dtype", "shape"), [
+    (0.99, tf.float32, None), (0.5, tf.float64, None), (7, tf.int32, None), (-3, tf.int8, None),
+    (200, tf.uint8, None), (2**40, tf.int64, None), (2**31, tf.uint32, None),
+    (2**63, tf.uint64, None), (True, tf.bool, None), (1.5, tf.float16, None),
+    (1 + 2j, tf.complex64, None), (3 - 1j, tf.complex128, None), (b"a path", tf.string, None),
+    ([[1.0, 2.0], [3.0, 4.0]], tf.float32, None),  # tensor_content
+    (1.25, tf.float32, [3, 2]), (b"x", tf.string, [4]), (9, tf.int16, [2, 2]),  # padded
+    ([], tf.float32, [0]),
+])
+def test_tensor_values_are_what_make_ndarray_gives(value, dtype, shape):
+    proto = tf.make_tensor_proto(value, dtype=dtype, shape=shape)
+    expected = tf.make_ndarray(proto)
+    ours = lite.tensor_value(lite.TensorProto.FromString(proto.SerializeToString()))
+    assert ours.dtype == expected.dtype and ours.shape == expected.shape
+    assert ours.tolist() == expected.tolist()
+
+
+def test_tensors_that_contradict_their_shape_are_not_decoded():
+    huge = lite.TensorProto(dtype=1, float_val=[1.0])
+    huge.tensor_shape.dim.add(size=10**12)  # one value declared a trillion times
+    assert lite.tensor_value(huge) is None
+    short = lite.TensorProto(dtype=1, tensor_content=b"\0" * 6)  # 1.5 float32s
+    short.tensor_shape.dim.add(size=2)
+    assert lite.tensor_value(short) is None
+    assert lite.tensor_value(lite.TensorProto(dtype=14, half_val=[1])) is None  # bfloat16
+
+
+def test_dtype_sizes_match_tensorflow():
+    for number in range(1, 34):
+        name = tf.dtypes.as_dtype(number).name
+        assert lite.dtype_size(name) == tf.dtypes.as_dtype(number).size, name
+        assert lite.dtype_size(name + "_ref") == tf.dtypes.as_dtype(number).size
+    assert lite.dtype_size("no_such_type") is None

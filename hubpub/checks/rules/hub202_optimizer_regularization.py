@@ -226,12 +226,8 @@ def _strength_args(call: ast.Call, positions: Mapping[str, int]) -> Iterator[tup
 
 # --- (c) the checkpoint the weights come from --------------------------------------------
 def _checkpoint_hits(checkpoint: str) -> Iterator[Hit]:
-    from hubpub._tf import tf
-
-    try:
-        keys = [name for name, _ in tf.train.list_variables(checkpoint)]
-    except (tf.errors.OpError, ValueError) as exc:
-        LOG.debug("HUB202: cannot list checkpoint %s: %s", checkpoint, exc)
+    keys = _checkpoint_keys(checkpoint)
+    if keys is None:
         return
     by_kind: dict[str, list[str]] = {}
     for key in keys:
@@ -245,3 +241,26 @@ def _checkpoint_hits(checkpoint: str) -> Iterator[Hit]:
             f"consumers do not get; use layer regularizers instead",
             Location(path=checkpoint))
 
+
+
+def _checkpoint_keys(checkpoint: str) -> list[str] | None:
+    """The keys of a checkpoint, or None when it cannot be read (other rules and the build say
+    why). A TF2-format checkpoint's index is read without TensorFlow; anything else (a TF1 V1
+    checkpoint, a folder) is listed by TensorFlow, as the weights loader will read it."""
+    from hubpub.errors import ModuleFormatError
+    from hubpub.spec.checkpoint_index import read_checkpoint_index
+
+    index = Path(checkpoint + ".index")
+    if index.is_file():
+        try:
+            return sorted(read_checkpoint_index(index).tensors)
+        except ModuleFormatError as exc:
+            LOG.debug("HUB202: cannot list checkpoint %s: %s", checkpoint, exc)
+            return None
+    from hubpub._tf import tf
+
+    try:
+        return [name for name, _ in tf.train.list_variables(checkpoint)]
+    except (tf.errors.OpError, ValueError) as exc:
+        LOG.debug("HUB202: cannot list checkpoint %s: %s", checkpoint, exc)
+        return None

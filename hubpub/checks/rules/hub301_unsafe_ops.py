@@ -147,8 +147,7 @@ def check(module: ModuleView, options: Mapping[str, Any]) -> Iterator[Hit]:
 
 def _entry_points(variant: VariantView) -> list[tuple[str, set[str], str | None]]:
     """What loaders and consumers run: (when, top-level nodes reached, signature or None)."""
-    from tensorflow.core.framework import variable_pb2
-
+    from hubpub.spec.lite import VariableDef
     from hubpub.spec.view import node_name
 
     out: list[tuple[str, set[str], str | None]] = []
@@ -162,7 +161,7 @@ def _entry_points(variant: VariantView) -> list[tuple[str, set[str], str | None]
     for key in _VARIABLE_COLLECTIONS:
         for raw in variant.collection_bytes(key):
             try:
-                definition = variable_pb2.VariableDef.FromString(raw)
+                definition = VariableDef.FromString(raw)
             except Exception:  # noqa: BLE001  (not a VariableDef: HUB402 reports odd collections)
                 continue
             initializers += [n for n in (definition.initializer_name,
@@ -176,7 +175,7 @@ def _entry_points(variant: VariantView) -> list[tuple[str, set[str], str | None]
         entries = variant.collection(key)
         if entries:
             out.append((f"collection '{key}' is run", variant.ancestors(entries), None))
-    saver = variant.meta_graph.saver_def
+    saver = variant.saver
     roots = [n for n in (saver.save_tensor_name, saver.restore_op_name) if n]
     if roots:
         out.append((_SAVER, variant.ancestors(roots), None))
@@ -187,7 +186,7 @@ def _check_variant(variant: VariantView, allowed: set[str]) -> Iterator[Hit]:
     from hubpub.spec.view import node_name
 
     judge = _Judge(variant, {_as_tensor(t) for t in variant.collection("asset_filepaths")})
-    checkpoint_file = variant.meta_graph.saver_def.filename_tensor_name
+    checkpoint_file = variant.saver.filename_tensor_name
     # (function or "", node name) -> (node, when it runs, signatures that reach it).
     reached: dict[tuple[str, str], tuple[Any, str, list[str]]] = {}
     for when, top, signature in _entry_points(variant):

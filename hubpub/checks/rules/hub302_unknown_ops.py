@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING, Any
 from hubpub.checks.findings import Hit, Location, Severity
 
 if TYPE_CHECKING:
+    from hubpub.spec.op_registry import OpRegistry
     from hubpub.spec.view import ModuleView
 
 CODE = "HUB302"
@@ -41,11 +42,9 @@ DEFAULTS: dict[str, Any] = {}
 
 
 def check(module: ModuleView, options: Mapping[str, Any]) -> Iterator[Hit]:
-    # Imported here: the rule registry (and `hubpub rules`) must not import TensorFlow.
-    from tensorflow.python.framework import op_def_registry
+    from hubpub.spec.op_registry import op_registry
 
-    from hubpub._tf import tf
-
+    registry = op_registry()  # no TensorFlow import when a snapshot answers
     for variant in module.variants:
         first: dict[str, tuple[str | None, str]] = {}  # op -> (function, node) first seen
         counts: dict[str, int] = {}
@@ -55,7 +54,7 @@ def check(module: ModuleView, options: Mapping[str, Any]) -> Iterator[Hit]:
             counts[node.op] = counts.get(node.op, 0) + 1
             first.setdefault(node.op, (function, node.name))
         for op in sorted(first):
-            if op_def_registry.get(op) is not None:
+            if registry.knows(op):
                 continue
             function, name = first[op]
             more = f", {counts[op]} nodes" if counts[op] > 1 else ""
@@ -64,7 +63,19 @@ def check(module: ModuleView, options: Mapping[str, Any]) -> Iterator[Hit]:
                         Location(path=variant.path, variant=variant.tags,
                                  node=f"{function}/{name}"))
             yield Hit(f"op type '{op}' ({where}{more}) is not registered in TensorFlow "
-                      f"{tf.__version__}: {_library_advice(op, variant)}", location)
+                      f"{registry.tensorflow}{_which(registry)}: {_library_advice(op, variant)}",
+                      location)
+
+
+def _which(registry: OpRegistry) -> str:
+    """Which registry answered, unless it is the installed TensorFlow's own (live or its
+    snapshot: they agree on every op TensorFlow itself registers)."""
+    from hubpub.spec.op_registry import installed_tensorflow_version, snapshot_registry
+
+    installed = installed_tensorflow_version()
+    if registry.tensorflow == installed and installed and snapshot_registry(installed):
+        return ""
+    return f" (per {registry.source}; TensorFlow {installed or 'is not'} installed)"
 
 
 def _library_advice(op: str, variant: Any) -> str:

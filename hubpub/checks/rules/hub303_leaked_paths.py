@@ -25,6 +25,7 @@ from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
 from hubpub.checks.findings import Hit, Location, Severity
+from hubpub.spec.view import attr_tensor
 
 if TYPE_CHECKING:
     from hubpub.spec.view import ModuleView, VariantView
@@ -99,7 +100,7 @@ def _strings(variant: VariantView, node: Any) -> list[str]:
     """The values of a small string Const, decoded; [] for anything else."""
     if node.op != "Const" or node.attr["dtype"].type != _STRING:
         return []
-    tensor = node.attr["value"].tensor
+    tensor = attr_tensor(node.attr["value"])
     if len(tensor.string_val) > _MAX_CONST_ELEMENTS:
         return []
     return [v.decode("utf-8", "replace") for v in tensor.string_val]

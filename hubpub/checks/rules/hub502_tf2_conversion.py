@@ -39,12 +39,21 @@ DEFAULTS: dict[str, Any] = {}
 
 
 def check(module: ModuleView, options: Mapping[str, Any]) -> Iterator[Hit]:
-    from hubpub.spec.module_spec import is_state_op
+    from hubpub.spec.op_registry import live_registry, op_registry
     from hubpub.spec.tf2 import pick_variants, unconvertible_state
+
+    registry = op_registry()  # no TensorFlow import when a snapshot answers
+    if registry.state_ops is None:  # a snapshot written before state ops were recorded
+        registry = live_registry()
+    state_ops = registry.state_ops or frozenset()
+
+    def is_state_op(node: Any) -> bool:
+        """Registered, stateful and input-less: variables, tables and other resources."""
+        return not node.input and node.op in state_ops
 
     for variant in module.variants:
         for name, node in variant.nodes.items():
-            problem = is_state_op(node) and unconvertible_state(node)
+            problem = is_state_op(node) and unconvertible_state(node, registry)
             if problem:
                 yield Hit(f"node '{name}' ({node.op}) cannot be converted to TF2: {problem}",
                           variant.locate(name))
