@@ -64,7 +64,7 @@ def test_rules_lists_every_rule(capsys):
 def test_rules_prints_one_rule_with_options(capsys):
     assert main(["rules", "hub301"]) == 0
     out = capsys.readouterr().out
-    assert out.startswith("HUB301 unsafe-ops (error)\nFile-system or process ops")
+    assert out.startswith("HUB301 unsafe-ops (error)\nOps not reviewed as pure")
     for section in ("What: ", "Why: ", "Example: ", "Fix: "):
         assert f"\n{section}" in out
     assert out.endswith("  allow (list, default [])\n")

@@ -98,7 +98,7 @@ def test_sarif_validates_against_the_sarif_2_1_0_schema():
     assert (driver["name"], driver["version"]) == ("hubpub", __version__)
     assert [r["id"] for r in driver["rules"]] == sorted(registry.RULES)
     hub301 = driver["rules"][sorted(registry.RULES).index("HUB301")]
-    assert hub301["fullDescription"]["text"].startswith("What: an op that reads or writes files")
+    assert hub301["fullDescription"]["text"].startswith("What: an op whose reviewed effect")
     assert hub301["defaultConfiguration"] == {"level": "error"}
     first, second, third, fourth, fifth = run["results"]
     assert first["locations"][0]["physicalLocation"] == {
