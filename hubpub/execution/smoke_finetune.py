@@ -65,6 +65,25 @@ def _changed(before: Mapping[str, Any], after: Mapping[str, Any]) -> set[str]:
             if not np.array_equal(np.asarray(value), np.asarray(after[name]))}
 
 
+# A variable larger than this is judged by its gradient (not all zero: one SGD step moves it)
+# rather than by a copy before and after the step: a 2.2 M-token embedding would need two
+# 2.6 GB copies, more than the whole build otherwise holds.
+_COPIED_ELEMENTS = 1 << 22
+
+
+def _is_large(variable: Any) -> bool:
+    elements = variable.shape.num_elements()
+    return elements is not None and elements > _COPIED_ELEMENTS
+
+
+def _moves(gradient: Any) -> Any:
+    """A boolean tensor: the gradient (dense or IndexedSlices) has a non-zero entry."""
+    from hubpub._tf import tf
+
+    values = gradient.values if isinstance(gradient, tf.IndexedSlices) else gradient
+    return tf.reduce_any(tf.not_equal(values, 0))
+
+
 def _unchanged_problems(where: str, trainable: list[str], moving: list[str],
                         changed: set[str], has_updates: bool) -> list[str]:
     problems = []
@@ -111,17 +130,20 @@ def tf1_fine_tuning_problems(module: str | ModuleSpec, tags: frozenset,
         with tf.control_dependencies(updates):
             step = v1.train.GradientDescentOptimizer(LEARNING_RATE).apply_gradients(pairs)
         variables = {v.op.name: v for v in v1.global_variables()}
+        copied = {name: v for name, v in variables.items() if not _is_large(v)}
+        judged_by_gradient = {v.op.name: _moves(g) for g, v in pairs if _is_large(v)}
         with v1.Session() as session:
             session.run([v1.global_variables_initializer(), v1.tables_initializer()])
-            before = session.run(variables)
+            before = session.run(copied)
             try:
-                session.run(step)
+                _, moved = session.run([step, judged_by_gradient])
             except tf.errors.OpError as exc:
                 return [_step_failure(where, exc)]
-            after = session.run(variables)
+            after = session.run(copied)
     trained = [v.op.name for _, v in pairs]
     moving = sorted(set(variables) - {v.op.name for v in trainable})
-    return _unchanged_problems(where, trained, moving, _changed(before, after), bool(updates))
+    changed = _changed(before, after) | {name for name, moves in moved.items() if moves}
+    return _unchanged_problems(where, trained, moving, changed, bool(updates))
 
 
 def inference_update_problems(meta: Any, train_tags: frozenset) -> list[str]:
@@ -157,7 +179,7 @@ def tf2_fine_tuning_problems(loaded: Any, make: Callable[[], dict], *, has_updat
         return []
     args = make()
     arg = next(iter(args.values())) if len(args) == 1 else args
-    variables = list(loaded.variables)
+    variables = [v for v in loaded.variables if not _is_large(v)]
     before = {v.name: v.numpy() for v in variables}
     try:
         with tf.GradientTape() as tape:
@@ -177,11 +199,17 @@ def tf2_fine_tuning_problems(loaded: Any, make: Callable[[], dict], *, has_updat
     if not pairs:
         return [f"{where}: the outputs do not depend on any of the {len(trainable)} "
                 "trainable variables"]
+    moved = {variable.name for gradient, variable in pairs
+             if _is_large(variable) and bool(_moves(gradient))}
     for gradient, variable in pairs:
-        variable.assign_sub(LEARNING_RATE * tf.convert_to_tensor(gradient))
+        if isinstance(gradient, tf.IndexedSlices):  # sparse, as optimizers apply it
+            variable.scatter_sub(tf.IndexedSlices(LEARNING_RATE * gradient.values,
+                                                  gradient.indices, gradient.dense_shape))
+        else:
+            variable.assign_sub(LEARNING_RATE * gradient)
     after = {v.name: v.numpy() for v in variables}
     trainable_names = {v.name for v in trainable}
     moving = sorted(set(before) - trainable_names)
     return _unchanged_problems(where, [v.name for _, v in pairs], moving,
-                               _changed(before, after), has_updates)
+                               _changed(before, after) | moved, has_updates)
 

@@ -188,3 +188,36 @@ def test_a_keras_application_fine_tunes():
     assert len(_update_ops(spec, {"train"})) == 104 and _update_ops(spec, set()) == []
     train = frozenset({"train"})
     assert tf1_fine_tuning_problems(spec, train, signature_inputs(spec, train)) == []
+
+
+def _embedding(dead: bool = False) -> None:
+    """An embedding lookup; ``dead``: its output cannot move the weights (zero gradient)."""
+    ids = v1.placeholder(tf.int64, [None], name="ids")
+    table = v1.get_variable("table", [50, 8], initializer=v1.random_normal_initializer(seed=1))
+    rows = tf.nn.embedding_lookup(table, ids)
+    hub.add_signature(inputs={"ids": ids}, outputs=tf.nn.relu(-tf.abs(rows) - 1.0) if dead
+                      else rows)
+
+
+@pytest.mark.parametrize("dead", [False, True])
+@pytest.mark.parametrize("api", ["tf1", "tf2"])
+def test_a_large_variable_is_judged_by_its_gradient(monkeypatch, dead, api, tmp_path):
+    """Past _COPIED_ELEMENTS no copy is made: a sparse, non-zero gradient is what moves it."""
+    from hubpub.execution import smoke_finetune
+    from hubpub.execution.smoke import signature_inputs
+
+    monkeypatch.setattr(smoke_finetune, "_COPIED_ELEMENTS", 0)  # every variable is "large"
+    spec = hub.create_module_spec(lambda: _embedding(dead), random_seed=0)
+    inputs = signature_inputs(spec, frozenset())
+    if api == "tf1":
+        problems = smoke_finetune.tf1_fine_tuning_problems(spec, frozenset(), inputs)
+    else:
+        from hubpub.pipelines.convert import convert_module
+
+        spec.export(str(tmp_path / "tf1"), checkpoint_path=None)
+        convert_module(str(tmp_path / "tf1"), str(tmp_path / "tf2"))
+        loaded = tf.saved_model.load(str(tmp_path / "tf2"))
+        problems = smoke_finetune.tf2_fine_tuning_problems(
+            loaded, inputs["default"], has_updates=False)
+    assert len(problems) == dead, problems
+    assert all("changed none of the 1 trainable" in p for p in problems), problems
