@@ -13,9 +13,7 @@ from __future__ import annotations
 import contextlib
 import json
 import math
-import shutil
 import sys
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -65,14 +63,12 @@ def numeric_changes(old: Side, new: Side, *, timeout: float = TIMEOUT_SECONDS) -
 def _run_child(before: Path, after: Path, timeout: float) -> list[dict[str, Any]]:
     from hubpub.execution.process_exit import missing_result, run_child
     from hubpub.execution.sandbox import child_env
+    from hubpub.files.outdir import private_temp_folder
 
-    folder = Path(tempfile.mkdtemp(prefix="hubpub-numeric-"))
-    try:
+    with private_temp_folder("hubpub-numeric-") as folder:
         done = run_child([sys.executable, "-m", "hubpub.diff.numeric", str(before.resolve()),
                           str(after.resolve())], what="--numeric", timeout=timeout,
                          cwd=folder, env=child_env(folder, readable=[before, after]))
-    finally:
-        shutil.rmtree(folder, ignore_errors=True)
     try:  # a child that ends without its result (or not with 0) failed, whatever it says
         rows = json.loads(done.stdout.strip().splitlines()[-1]) if done.returncode == 0 else None
         if isinstance(rows, list):

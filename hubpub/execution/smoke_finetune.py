@@ -28,10 +28,12 @@ _UNFED = re.compile(r"You must feed a value for placeholder tensor '([^']+)'")
 
 
 def _scalar_loss(outputs: Iterable[Any]) -> Any:
-    """The mean square of every floating-point output: a scalar that depends on them all."""
+    """The mean squared distance of every floating-point output from 1: a scalar that depends
+    on them all, whose gradient vanishes only where an output is exactly 1, not where it is 0
+    (a text embedding of unknown words is zero, and the mean square's gradient there too)."""
     from hubpub._tf import tf
 
-    terms = [tf.reduce_mean(tf.square(tf.cast(value, tf.float32))) for value in outputs
+    terms = [tf.reduce_mean(tf.square(tf.cast(value, tf.float32) - 1.0)) for value in outputs
              if isinstance(value, tf.Tensor) and value.dtype.is_floating]
     return tf.add_n(terms) if terms else None
 

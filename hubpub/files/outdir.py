@@ -20,8 +20,9 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 from hubpub.errors import ExportError
+from hubpub.files.archive import remove_tree
 
-__all__ = ["STAGING_PREFIX", "hold_lock", "publish", "refuse_system_folder",
+__all__ = ["STAGING_PREFIX", "hold_lock", "private_temp_folder", "publish", "refuse_system_folder",
            "remove_stale_staging", "staging", "system_folder_problem"]
 
 log = logging.getLogger(__name__)
@@ -139,6 +140,23 @@ def remove_stale_staging(out_dir: Path, prefix: str = STAGING_PREFIX) -> list[Pa
         log.info("removed %s, left by a build that did not finish", folder)
         removed.append(folder)
     return removed
+
+
+@contextlib.contextmanager
+def private_temp_folder(prefix: str) -> Iterator[Path]:
+    """A private folder ``prefix*`` in the system's temporary folder, locked while this block
+    runs and removed after it. Folders of the same prefix whose process was killed outright
+    (SIGKILL, the OOM killer) are removed first: their lock died with them."""
+    base = Path(tempfile.gettempdir())
+    remove_stale_staging(base, prefix)
+    folder = Path(tempfile.mkdtemp(prefix=prefix))
+    lock = hold_lock(folder)
+    try:
+        yield folder
+    finally:
+        if lock is not None:
+            os.close(lock)
+        remove_tree(folder, missing_ok=True)
 
 
 def publish(stage: Path, out_dir: Path, names: Sequence[str]) -> None:

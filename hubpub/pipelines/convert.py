@@ -553,35 +553,35 @@ def convert_in_fresh_process(module_dir: str | Path, out_dir: str | Path, *, sou
     from hubpub.errors import CheckFailure
     from hubpub.execution.process_exit import missing_result, run_child
     from hubpub.execution.sandbox import child_env
-    from hubpub.files.archive import remove_tree
+    from hubpub.files.outdir import private_temp_folder
 
     out_dir = Path(out_dir)
     if out_dir.exists():
         raise ExportError(f"{out_dir} already exists; the TF2 export never overwrites")
     staging = _staging_dir(out_dir)
-    private = Path(tempfile.mkdtemp(prefix="hubpub-convert-"))
     try:
-        argv = [sys.executable, "-m", "hubpub.pipelines.convert",
-                str(Path(module_dir).resolve()), str(staging / "model"), source]
-        env = child_env(private, dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3"),
-                        readable=[Path(module_dir)], writable=[staging])
-        try:
-            done = run_child(argv, what=f"{source}: the TF2 conversion", timeout=timeout,
-                             env=env, cwd=private)
-        except CheckFailure as exc:  # the time limit
-            raise ConvertError(str(exc)) from None
-        if done.returncode == 2 and done.stderr.strip():
-            raise ConvertError(done.stderr.strip().splitlines()[-1])
-        try:  # a child that ends without its result (or not with 0) failed
-            fields = json.loads(done.stdout.strip().splitlines()[-1])
-            assert done.returncode == 0 and (staging / "model").is_dir()
-        except (ValueError, IndexError, AssertionError):
-            raise ConvertError(missing_result(f"{source}: the TF2 conversion process",
-                                              done.returncode, done.stderr)) from None
-        os.replace(staging / "model", out_dir)
+        with private_temp_folder("hubpub-convert-") as private:
+            argv = [sys.executable, "-m", "hubpub.pipelines.convert",
+                    str(Path(module_dir).resolve()), str(staging / "model"), source]
+            env = child_env(private, dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3"),
+                            readable=[Path(module_dir)], writable=[staging])
+            try:
+                done = run_child(argv, what=f"{source}: the TF2 conversion", timeout=timeout,
+                                 env=env, cwd=private)
+            except CheckFailure as exc:  # the time limit
+                raise ConvertError(str(exc)) from None
+            if done.returncode == 2 and done.stderr.strip():
+                raise ConvertError(done.stderr.strip().splitlines()[-1])
+            try:  # a child that ends without its result (or not with 0) failed
+                fields = json.loads(done.stdout.strip().splitlines()[-1])
+                if done.returncode != 0 or not (staging / "model").is_dir():
+                    raise ValueError("no result")
+            except (ValueError, IndexError):
+                raise ConvertError(missing_result(f"{source}: the TF2 conversion process",
+                                                  done.returncode, done.stderr)) from None
+            os.replace(staging / "model", out_dir)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
-        remove_tree(private, missing_ok=True)
     fields["out_dir"] = out_dir
     return ConvertResult(**fields)
 

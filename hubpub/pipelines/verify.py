@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import os
 import re
-import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,8 +18,8 @@ from typing import Any
 
 from hubpub.diff.side import CHECKPOINT_INDEX, Side, read_directory, read_tarball, same_bytes
 from hubpub.errors import CheckFailure, HandleError, HubpubError, InputError
-from hubpub.files.archive import remove_tree
 from hubpub.files.inputs import CHECKSUM_FILE, load_json, read_text
+from hubpub.files.outdir import private_temp_folder
 from hubpub.files.package import sha256_of
 from hubpub.files.signing import TrustedSigner
 from hubpub.spec.checkpoint_index import ShardCheck, TensorEntry
@@ -189,8 +188,7 @@ def _rebuild_check(tarball: Path, side: Side, manifest_path: Path,
     """Rebuild in a child process: publisher code that ends its process (``posix._exit``,
     a native ``exit``) ends the child, never this one, and a child that ends without its
     build report is a failure, not a match."""
-    folder = Path(tempfile.mkdtemp(prefix="hubpub-verify-"))
-    try:
+    with private_temp_folder("hubpub-verify-") as folder:
         if progress is not None:
             progress("rebuild", None, None)
         report = _rebuild_in_child(manifest_path, folder / "out")
@@ -202,8 +200,6 @@ def _rebuild_check(tarball: Path, side: Side, manifest_path: Path,
         rebuilt = read_directory(module_dir, shown=f"the rebuild of {manifest_path}")
         return Check("rebuild", False, f"rebuilt from {manifest_path}: the bytes differ",
                      member_differences(side, rebuilt))
-    finally:
-        remove_tree(folder, missing_ok=True)
 
 
 def _rebuild_in_child(manifest_path: Path, out: Path) -> dict[str, Any]:
@@ -271,11 +267,8 @@ def signature_check(tarball: Path, signature: Path, signer: TrustedSigner) -> Ch
     if not Path(signature).is_file():
         raise HandleError(f"the signature file {signature} does not exist; `hubpub build "
                           "--sign` writes it beside the tarball as <tarball>.sig")
-    folder = Path(tempfile.mkdtemp(prefix="hubpub-verify-"))
-    try:
+    with private_temp_folder("hubpub-verify-") as folder:
         (folder / "module").mkdir()
         safe_extract(tarball, folder / "module")
         verdict = verify_directory(folder / "module", Path(signature), signer)
-    finally:
-        remove_tree(folder, missing_ok=True)
     return Check("signature", verdict.ok, verdict.message, verdict.details)
