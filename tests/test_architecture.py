@@ -83,14 +83,15 @@ def _contract_layers() -> list[str]:
 
 
 def test_the_old_convert_path_forwards_with_a_deprecation_warning():
-    code = ("import warnings, sys\n"
-            "warnings.simplefilter('error')\n"
-            "try:\n    import hubpub.convert\nexcept DeprecationWarning as w:\n    print(w)\n")
+    code = ("import warnings\n"
+            "import hubpub\n"
+            "with warnings.catch_warnings(record=True) as caught:\n"
+            "    warnings.simplefilter('always')\n"
+            "    import hubpub.convert as old\n"
+            "print([str(w.message) for w in caught if w.category is DeprecationWarning])\n"
+            "print(old.tf2_metadata is hubpub.tf2_metadata)\n")
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                           timeout=120, cwd=REPO)
-    assert "moved to hubpub.pipelines.convert" in proc.stdout, proc.stderr
-    proc = subprocess.run([sys.executable, "-W", "ignore", "-c",
-                           "import hubpub, hubpub.convert as c; "
-                           "assert c.tf2_metadata is hubpub.tf2_metadata; print('ok')"],
-                          capture_output=True, text=True, timeout=120, cwd=REPO)
-    assert proc.stdout.strip() == "ok", proc.stderr
+    warned, same = proc.stdout.strip().splitlines()[-2:]
+    assert "moved to hubpub.pipelines.convert" in warned, proc.stderr
+    assert same == "True", proc.stderr

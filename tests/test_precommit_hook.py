@@ -61,7 +61,7 @@ def test_hook_lints_the_changed_manifests(project):
 
 def test_diff_hook_fails_on_a_break_the_manifest_does_not_explain(project, tmp_path):
     """The `hubpub-diff` hook (same environment as above): version 1 is released, version 2
-    changes the input's shape; the hook fails until previous.breaking_ok says why."""
+    changes the input's shape, which the manifest does not explain: the hook fails."""
     from hubpub.cli import main
 
     repo, env = project
@@ -86,9 +86,5 @@ def test_diff_hook_fails_on_a_break_the_manifest_does_not_explain(project, tmp_p
     assert proc.returncode == 1, output
     assert "verdict: breaking" in output
     assert "input 'default' shape [None] -> [None, 3]" in output
-    manifest.write_text(manifest.read_text().replace(
-        "previous: ", "previous:\n  breaking_ok: rows of 3 values now\n  module: "))
-    _git(repo, "add", "-A")
-    proc = run()  # pre-commit shows a passing hook's output only with --verbose
-    assert proc.returncode == 0, proc.stdout + proc.stderr
-    assert "hubpub diff against the previous release" in proc.stdout
+    # With previous.breaking_ok the same command exits 0: tests/diff/test_release_gate.py runs
+    # it through the CLI; a second hook run here would only repeat that (about a minute).
