@@ -44,6 +44,7 @@ __all__ = [
     "describe_size",
     "file_kind",
     "limit_from_env",
+    "seconds_from_env",
     "limit_of_member",
     "load_json",
     "open_input",
@@ -59,16 +60,33 @@ def limit_from_env(name: str, default: int) -> int:
     Raises:
         HubpubError: the variable is set to something else (exit 2).
     """
+    return int(_positive_from_env(name, default, int, "a whole number", HubpubError))
+
+
+def seconds_from_env(name: str, default: float,
+                     error: type[HubpubError] = HubpubError) -> float:
+    """A positive, finite number of seconds from the environment variable ``name``, else
+    ``default``.
+
+    Raises:
+        HubpubError: ``error``, the variable is set to something else (exit 2).
+    """
+    return _positive_from_env(name, default, float, "a number of seconds", error)
+
+
+def _positive_from_env(name: str, default: float, parse: type, unit: str,
+                       error: type[HubpubError]) -> float:
     raw = os.environ.get(name)
     if not raw:
         return default
     try:
-        value = int(raw)
+        value = parse(raw)
     except ValueError:
-        raise HubpubError(f"{name}={raw!r} is not a whole number") from None
-    if value <= 0:
-        raise HubpubError(f"{name}={raw!r} must be a positive number")
-    return value
+        raise error(f"{name}={raw!r} is not {unit}") from None
+    if not value > 0 or value == float("inf"):
+        raise error(f"{name}={raw!r} must be a positive number"
+                          + ("" if parse is int else " of seconds"))
+    return float(value)
 
 
 @dataclass(frozen=True)

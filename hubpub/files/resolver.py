@@ -58,6 +58,7 @@ from typing import BinaryIO
 from hubpub.errors import HandleError
 from hubpub.files import fspath
 from hubpub.files.archive import remove_tree, safe_extract
+from hubpub.files.inputs import seconds_from_env
 from hubpub.files.signing import TrustedSigner
 
 __all__ = ["CACHE_DIR_ENV", "DOWNLOAD_DEADLINE_ENV", "LOCK_TIMEOUT_ENV", "cache_dir", "resolve"]
@@ -214,7 +215,8 @@ class _Deadline:
 
     def __init__(self, handle: str) -> None:
         self.handle = handle
-        self.seconds = _seconds_from_env(DOWNLOAD_DEADLINE_ENV, DEFAULT_DOWNLOAD_DEADLINE_SEC)
+        self.seconds = seconds_from_env(DOWNLOAD_DEADLINE_ENV, DEFAULT_DOWNLOAD_DEADLINE_SEC,
+                                        HandleError)
         self._at = time.monotonic() + self.seconds
         self._expired = threading.Event()
         self._timer: threading.Timer | None = None
@@ -422,20 +424,7 @@ def _drop_untrusted(module_dir: Path) -> None:
 
 
 def _lock_timeout() -> float:
-    return _seconds_from_env(LOCK_TIMEOUT_ENV, DEFAULT_LOCK_TIMEOUT_SEC)
-
-
-def _seconds_from_env(name: str, default: float) -> float:
-    raw = os.environ.get(name)
-    if not raw:
-        return default
-    try:
-        value = float(raw)
-    except ValueError:
-        raise HandleError(f"{name}={raw!r} is not a number of seconds") from None
-    if not value > 0 or value == float("inf"):
-        raise HandleError(f"{name}={raw!r} must be a positive number of seconds")
-    return value
+    return seconds_from_env(LOCK_TIMEOUT_ENV, DEFAULT_LOCK_TIMEOUT_SEC, HandleError)
 
 
 def _is_complete(module_dir: Path) -> bool:
